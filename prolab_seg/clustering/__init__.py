@@ -1,0 +1,1 @@
+"""Network-free multi-level clustering of backbone features."""

@@ -1,0 +1,1 @@
+"""prolab-seg datasets (registered into mmseg on import)."""

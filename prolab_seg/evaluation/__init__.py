@@ -1,0 +1,1 @@
+"""prolab-seg evaluation (registered into mmseg on import)."""

@@ -1,0 +1,1 @@
+"""prolab-seg models: equss."""

@@ -1,0 +1,1 @@
+"""Property label space (ProLab): descriptions, embedding, k-means, assignment."""

