@@ -111,11 +111,19 @@ def check_pkg_resources() -> None:
             "resolve 'mmseg::' base configs. Run: pip install 'setuptools>=77.0.3,<81'") from e
 
 
+def check_mmcv() -> None:
+    """Fail clearly if no mmcv distribution is installed."""
+    if importlib.util.find_spec('mmcv') is None:
+        raise ImportError("mmcv is not installed: run `bash tools/install.sh` (mmcv-lite wheel) "
+                          "or `bash tools/install.sh --full-mmcv` (compiled ops)")
+
+
 def apply() -> None:
     """Apply all patches once, before mmseg is imported."""
     global _applied
     if _applied:
         return
+    check_mmcv()
     check_pkg_resources()
     install_mmcv_ext_stub()
     allow_mmengine_checkpoint_classes()

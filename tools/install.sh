@@ -12,7 +12,7 @@ for arg in "$@"; do
     *) echo "install.sh: unknown option '$arg' (known: --full-mmcv)" >&2; exit 2 ;;
   esac
 done
-PYTHON=${PYTHON:-python3.11}
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC-torch==2.13.0}
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
@@ -21,12 +21,10 @@ $PIP install -q --upgrade pip
 if [ "$FULL_MMCV" = 1 ]; then
   # mmcv 2.1.0 ships only an sdist; its setup.py needs torch and pkg_resources at build time.
   $PIP install -q $TORCH_SPEC "setuptools>=77.0.3,<81" wheel ninja
+  if $PIP show -q mmcv-lite 2>/dev/null; then $PIP uninstall -y -q mmcv-lite; fi
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} $PIP install --no-build-isolation mmcv==2.1.0
-  $PIP install -q $TORCH_SPEC mmcv==2.1.0 -e ".[test]"
-  $PIP uninstall -y -q mmcv-lite || true
-  # mmcv-lite and mmcv share the `mmcv` package directory: reinstall full mmcv last.
-  $PIP install -q --force-reinstall --no-deps --no-build-isolation mmcv==2.1.0
-else
   $PIP install -q $TORCH_SPEC -e ".[test]"
+else
+  $PIP install -q $TORCH_SPEC -e ".[test,mmcv-lite]"
 fi
 "$VENV/bin/python" -c "import prolab_seg, mmseg, mmcv, torch; print('prolab-seg ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmseg', mmseg.__version__)"
