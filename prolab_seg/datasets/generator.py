@@ -58,8 +58,7 @@ class PropertyWorldGenerator:
         self.seen_stuff = [i for i in seen if self.categories[i].is_stuff]
         self.seen_things = [i for i in seen if not self.categories[i].is_stuff]
         self.unseen = [i for i, c in enumerate(self.categories) if not c.seen]
-        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-        self._yy, self._xx = yy, xx
+        self._yy, self._xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
 
     def unseen_for(self, index: int) -> int | None:
         """The unseen category id drawn into val image ``index``, or None."""
@@ -81,8 +80,8 @@ class PropertyWorldGenerator:
         label = np.zeros((self.size, self.size), np.uint8)
         forced_stuff = extra if extra is not None and self.categories[extra].is_stuff else None
         for cat_id, mask in self._stuff_layers(rng, forced_stuff):
-            self._paint(image, label, mask, cat_id, rng, self.size / 2, self.size / 2,
-                        rng.uniform(0, np.pi))
+            u, v = self._local(self.size / 2, self.size / 2, rng.uniform(-0.3, 0.3))
+            self._paint(image, label, mask, cat_id, rng, u, v)
         lo, hi = self.num_things
         count = min(int(rng.integers(lo, hi + 1)), len(self.seen_things))
         things = list(rng.choice(self.seen_things, count, replace=False)) if count else []
@@ -142,7 +141,7 @@ class PropertyWorldGenerator:
             mask = (np.abs(u) <= half) & (np.abs(v) <= half)
         else:
             mask = self._body(u, v, r, rng)
-        self._paint(image, label, mask, cat_id, rng, cx, cy, angle)
+        self._paint(image, label, mask, cat_id, rng, u, v)
 
     @staticmethod
     def _body(u: np.ndarray, v: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
@@ -164,9 +163,9 @@ class PropertyWorldGenerator:
         return dx * c + dy * s, -dx * s + dy * c
 
     def _paint(self, image: np.ndarray, label: np.ndarray, mask: np.ndarray, cat_id: int,
-               rng: np.random.Generator, cx: float, cy: float, angle: float) -> None:
+               rng: np.random.Generator, u: np.ndarray, v: np.ndarray) -> None:
+        """Texture the ``mask`` pixels (``u, v``: their coordinates in the layer's frame)."""
         if not mask.any():
             return
-        u, v = self._local(cx, cy, angle)
         image[mask] = render_texture(self.categories[cat_id], u[mask], v[mask], rng, self.scale)
         label[mask] = cat_id

@@ -83,6 +83,9 @@ def _color(value: object, where: str) -> RGB:
 def _category(entry: object, where: str) -> Category:
     if not isinstance(entry, dict):
         raise SpecError(f'{where}: expected an object, got {type(entry).__name__}')
+    name = entry.get('name')
+    if isinstance(name, str) and name.strip():
+        where = f'{where} ({name!r})'
     missing = [k for k in _REQUIRED if k not in entry]
     if missing:
         raise SpecError(f'{where}: missing field(s) {missing}')
@@ -90,10 +93,8 @@ def _category(entry: object, where: str) -> Category:
     if unknown:
         raise SpecError(f'{where}: unknown field(s) {unknown}; allowed: '
                         f'{list(_REQUIRED + _OPTIONAL)}')
-    name = entry['name']
     if not isinstance(name, str) or not name.strip():
         raise SpecError(f'{where}: field "name" must be a non-empty string, got {name!r}')
-    where = f'{where} ({name!r})'
     if not isinstance(entry['seen'], bool):
         raise SpecError(f'{where}: field "seen" must be true or false, got {entry["seen"]!r}')
     for field, choices in _CHOICES.items():
@@ -169,6 +170,12 @@ def make_palette(categories: list[Category], min_distance: int = 40) -> list[lis
             color = [round(255 * c) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.9)]
         palette.append(color)
     return palette
+
+
+def spec_metainfo(path: str | Path | None = None) -> dict:
+    """mmseg dataset ``METAINFO`` (all classes in label order, palette) of a spec."""
+    categories = load_spec(path)
+    return dict(classes=tuple(c.name for c in categories), palette=make_palette(categories))
 
 
 _DEFAULT = load_spec()

@@ -8,21 +8,23 @@ parameters are jittered per instance so that no category is one exact colour.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from .spec import Category
 
 Pixels = np.ndarray  # float32 [N, 3] in 0..255
+Color = np.ndarray  # float32 [3]
 
 
-def jitter_color(color: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+def jitter_color(color: tuple[int, int, int], rng: np.random.Generator) -> Color:
     """Base colour with random brightness (x0.85..1.15) and per-channel offsets (sigma 8)."""
     c = np.asarray(color, np.float32) * rng.uniform(0.85, 1.15) + rng.normal(0, 8, 3)
     return np.clip(c, 0, 255).astype(np.float32)
 
 
-def _mix(c1: np.ndarray, c2: np.ndarray, t: np.ndarray) -> Pixels:
+def _mix(c1: Color, c2: Color, t: np.ndarray) -> Pixels:
     return c1[None] * (1 - t[:, None]) + c2[None] * t[:, None]
 
 
@@ -30,18 +32,21 @@ def _noise(n: int, rng: np.random.Generator, sigma: float) -> Pixels:
     return rng.normal(0, sigma, (n, 3)).astype(np.float32)
 
 
-def _smooth(u, v, c1, c2, rng, scale) -> Pixels:
+def _smooth(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+            rng: np.random.Generator, scale: float) -> Pixels:
     angle = rng.uniform(0, 2 * np.pi)
     shade = 1 + rng.uniform(-0.15, 0.15) * (u * np.cos(angle) + v * np.sin(angle)) / (32 * scale)
     return c1[None] * shade[:, None] + _noise(len(u), rng, 3)
 
 
-def _grainy(u, v, c1, c2, rng, scale) -> Pixels:
+def _grainy(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+            rng: np.random.Generator, scale: float) -> Pixels:
     luminance = 1 + rng.normal(0, 0.12, len(u))
     return c1[None] * luminance[:, None] + _noise(len(u), rng, 6)
 
 
-def _wavy(u, v, c1, c2, rng, scale) -> Pixels:
+def _wavy(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+          rng: np.random.Generator, scale: float) -> Pixels:
     period, wobble = rng.uniform(7, 11) * scale, rng.uniform(1.5, 3) * scale
     wobble_period = rng.uniform(14, 24) * scale
     phase = v + wobble * np.sin(2 * np.pi * u / wobble_period + rng.uniform(0, 2 * np.pi))
@@ -49,7 +54,8 @@ def _wavy(u, v, c1, c2, rng, scale) -> Pixels:
     return _mix(c1, c2, t) + _noise(len(u), rng, 4)
 
 
-def _striped(u, v, c1, c2, rng, scale) -> Pixels:
+def _striped(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+             rng: np.random.Generator, scale: float) -> Pixels:
     period, duty = rng.uniform(5, 8) * scale, rng.uniform(0.4, 0.6)
     angle = rng.uniform(-0.35, 0.35)
     across = u * np.cos(angle) + v * np.sin(angle)
@@ -60,7 +66,8 @@ def _striped(u, v, c1, c2, rng, scale) -> Pixels:
     return _mix(c1, c2, t) + _noise(len(u), rng, 4)
 
 
-def _dotted(u, v, c1, c2, rng, scale) -> Pixels:
+def _dotted(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+            rng: np.random.Generator, scale: float) -> Pixels:
     cell = rng.uniform(4.5, 6.5) * scale
     iu, iv = np.floor(u / cell).astype(int), np.floor(v / cell).astype(int)
     iu, iv = iu - iu.min(), iv - iv.min()
@@ -74,7 +81,8 @@ def _dotted(u, v, c1, c2, rng, scale) -> Pixels:
     return _mix(c1, c2, t) + _noise(len(u), rng, 4)
 
 
-def _checkered(u, v, c1, c2, rng, scale) -> Pixels:
+def _checkered(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+               rng: np.random.Generator, scale: float) -> Pixels:
     cell = rng.uniform(4, 6) * scale
     ou, ov = rng.uniform(0, cell, 2)
     t = np.mod(np.floor((u + ou) / cell) + np.floor((v + ov) / cell), 2).astype(np.float32)
@@ -97,8 +105,9 @@ def _reflect(x: np.ndarray, n: int) -> np.ndarray:
     return np.where(x < n, x, 2 * n - 1 - x)
 
 
-def _photo_texture(name: str, contrast: float):
-    def texture(u, v, c1, c2, rng, scale) -> Pixels:
+def _photo_texture(name: str, contrast: float) -> Callable[..., Pixels]:
+    def texture(u: np.ndarray, v: np.ndarray, c1: Color, c2: Color,
+                rng: np.random.Generator, scale: float) -> Pixels:
         photo = _photo(name, scale)
         h, w = photo.shape
         rows = _reflect(np.round(v + rng.uniform(0, h)).astype(int), h)

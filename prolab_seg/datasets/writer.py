@@ -1,0 +1,95 @@
+"""Write a property-world dataset to disk in mmseg's layout.
+
+::
+
+    DIR/img_dir/{train,val}/NNNNN.png   RGB images
+    DIR/ann_dir/{train,val}/NNNNN.png   uint8 labels (category index in the spec; 255 = ignore)
+    DIR/meta.json                       classes, seen, unseen, palette, seed, spec hash, counts
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from .generator import SPLITS, PropertyWorldGenerator
+from .spec import load_spec, make_palette, spec_hash
+
+META_FORMAT = 'prolab-seg/property-world@1'
+OUTPUTS = ('img_dir', 'ann_dir', 'meta.json')
+
+Progress = Callable[[str, int, int], None]
+
+
+def is_dataset_dir(out: Path) -> bool:
+    """Whether ``out`` holds a previous output of :func:`write_property_world`."""
+    try:
+        return json.loads((out / 'meta.json').read_text()).get('format') == META_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _prepare(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f'{out}: exists and is not a directory')
+    if out.is_dir() and any(out.iterdir()):
+        if not (overwrite or is_dataset_dir(out)):
+            raise FileExistsError(
+                f'{out}: directory is not empty and holds no previous property-world output '
+                f'(no meta.json with format {META_FORMAT!r}); pass --overwrite to replace '
+                f'its {", ".join(OUTPUTS)}')
+        for name in OUTPUTS:
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+def write_property_world(out: str | Path, spec: str | Path | None = None, seed: int = 0,
+                         num_train: int = 200, num_val: int = 50, size: int = 64,
+                         overwrite: bool = False, progress: Progress | None = None) -> dict:
+    """Generate the dataset into ``out``; returns the meta dict also saved as meta.json.
+
+    A previous output in ``out`` is replaced; any other non-empty ``out`` needs ``overwrite``
+    (which removes only img_dir/, ann_dir/ and meta.json there).
+    """
+    out = Path(out)
+    categories = load_spec(spec)
+    generator = PropertyWorldGenerator(categories, size=size)
+    _prepare(out, overwrite)
+    counts = dict(train=num_train, val=num_val)
+    images_per_class = {}
+    for split in SPLITS:
+        img_dir, ann_dir = out / 'img_dir' / split, out / 'ann_dir' / split
+        img_dir.mkdir(parents=True, exist_ok=True)
+        ann_dir.mkdir(parents=True, exist_ok=True)
+        present = np.zeros(len(categories), np.int64)
+        for i in range(counts[split]):
+            scene = generator.sample(split, i, seed)
+            Image.fromarray(scene.image, 'RGB').save(img_dir / f'{i:05d}.png')
+            Image.fromarray(scene.label, 'L').save(ann_dir / f'{i:05d}.png')
+            present[np.unique(scene.label)] += 1
+            if progress is not None:
+                progress(split, i + 1, counts[split])
+        images_per_class[split] = {c.name: int(n) for c, n in zip(categories, present)}
+    meta = dict(
+        format=META_FORMAT,
+        classes=[c.name for c in categories],
+        seen=[c.name for c in categories if c.seen],
+        unseen=[c.name for c in categories if not c.seen],
+        palette=make_palette(categories),
+        seed=seed,
+        size=size,
+        num_train=num_train,
+        num_val=num_val,
+        spec='default' if spec is None else str(spec),
+        spec_sha256=spec_hash(categories),
+        images_per_class=images_per_class,
+    )
+    (out / 'meta.json').write_text(json.dumps(meta, indent=1))
+    return meta

@@ -1,0 +1,222 @@
+"""Property-world: spec validation, generator, writer/CLI and the mmseg dataset class."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from PIL import Image
+
+from prolab_seg.datasets import (ALL_CLASSES, PALETTE, SEEN_CLASSES, UNSEEN_CLASSES,
+                                 PropertyWorldGenerator, SpecError, load_spec,
+                                 write_property_world)
+from prolab_seg.datasets.spec import DEFAULT_SPEC, TEXTURES
+from prolab_seg.datasets.textures import _TEXTURES
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = REPO / 'configs' / '_base_' / 'datasets'
+NUM_SEEN = len(SEEN_CLASSES)
+
+
+def _labels(root: Path, split: str) -> list[np.ndarray]:
+    return [np.array(Image.open(p)) for p in sorted((root / 'ann_dir' / split).glob('*.png'))]
+
+
+# --- spec --------------------------------------------------------------------------------------
+
+def test_default_spec_constants():
+    cats = load_spec()
+    assert len(ALL_CLASSES) == 24 and ALL_CLASSES == SEEN_CLASSES + UNSEEN_CLASSES
+    assert (len(SEEN_CLASSES), len(UNSEEN_CLASSES)) == (18, 6)
+    assert [c.name for c in cats] == list(ALL_CLASSES)
+    assert len({tuple(p) for p in PALETTE}) == len(PALETTE) == 24
+    assert PALETTE[0] == list(cats[0].color)  # sky is drawn in its own colour
+    assert set(_TEXTURES) == set(TEXTURES)
+    assert Config.fromfile(str(BASE / 'property_world.py')).seen_classes == SEEN_CLASSES
+
+
+def _spec_file(tmp_path: Path, edit, suffix: str = '.json') -> Path:
+    data = json.loads(DEFAULT_SPEC.read_text())
+    edit(data['categories'])
+    path = tmp_path / f'spec{suffix}'
+    if suffix == '.json':
+        path.write_text(json.dumps(data))
+    else:
+        import yaml
+        path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _set(index: int, **fields):
+    return lambda cats: cats[index].update(fields)
+
+
+@pytest.mark.parametrize('edit,message', [
+    (_set(0, texture='furry'), r"categories\[0\] \('sky'\): unknown texture 'furry'"),
+    (_set(1, color=[300, 0, 0]), r"categories\[1\] \('cloud'\) field \"color\""),
+    (_set(1, color='white'), r"\('cloud'\) field \"color\": expected \[r, g, b\]"),
+    (_set(2, name='sky'), r"duplicate category name 'sky'"),
+    (_set(3, colour=[1, 2, 3]), r"categories\[3\] \('road'\): unknown field\(s\) \['colour'\]"),
+    (lambda cats: cats[4].pop('shape'),
+     r"categories\[4\] \('sand'\): missing field\(s\) \['shape'\]"),
+    (_set(5, position='left'), r"\('sea'\): unknown position 'left'"),
+    (_set(6, seen='yes'), r"\('brick wall'\): field \"seen\" must be true or false"),
+    (lambda cats: cats[10].pop('secondary_color'), r"\('zebra'\): texture 'striped' needs"),
+    (_set(3, seen=False), r"seen categories must come before unseen ones; move \['sand'"),
+    (lambda cats: [c.update(shape='round') for c in cats if c['shape'] == 'stuff'],
+     r'at least one seen category with shape "stuff"'),
+], ids=['texture', 'color-range', 'color-type', 'duplicate', 'unknown-field', 'missing-field',
+        'position', 'seen-type', 'secondary', 'order', 'no-stuff'])
+def test_spec_errors_name_file_and_field(tmp_path, edit, message):
+    path = _spec_file(tmp_path, edit)
+    with pytest.raises(SpecError, match=message) as err:
+        load_spec(path)
+    assert str(path) in str(err.value)
+
+
+def test_spec_yaml_and_file_errors(tmp_path):
+    assert load_spec(_spec_file(tmp_path, lambda cats: None, '.yaml')) == load_spec()
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"categories": [')
+    with pytest.raises(SpecError, match='bad.json: invalid JSON'):
+        load_spec(bad)
+    with pytest.raises(SpecError, match='missing.json: spec file not found'):
+        load_spec(tmp_path / 'missing.json')
+
+
+# --- generator ---------------------------------------------------------------------------------
+
+def test_generator_is_deterministic_and_index_addressable():
+    gen = PropertyWorldGenerator(load_spec())
+    a, b = gen.sample('val', 3, seed=7), gen.sample('val', 3, seed=7)
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.label, b.label)
+    assert a.image.shape == (64, 64, 3) and a.image.dtype == np.uint8
+    assert a.label.shape == (64, 64) and a.label.dtype == np.uint8
+    assert not np.array_equal(gen.sample('val', 3, seed=8).image, a.image)
+    assert not np.array_equal(gen.sample('train', 3, seed=7).image, a.image)
+    assert gen.sample('train', 0, seed=1).image.shape == (64, 64, 3)
+    big = PropertyWorldGenerator(load_spec(), size=128).sample('train', 0)
+    assert big.image.shape == (128, 128, 3)
+
+
+def test_unseen_only_in_val_for_a_fixed_share():
+    gen = PropertyWorldGenerator(load_spec())
+    unseen_ids = set(range(NUM_SEEN, len(ALL_CLASSES)))
+    for i in range(60):
+        assert not unseen_ids & set(np.unique(gen.sample('train', i).label).tolist())
+    drawn = [gen.unseen_for(i) for i in range(24)]
+    assert sum(d is not None for d in drawn) == 12
+    assert {d for d in drawn if d is not None} == unseen_ids  # every unseen category appears
+    for i in range(12):
+        present = set(np.unique(gen.sample('val', i).label).tolist()) & unseen_ids
+        assert present == ({drawn[i]} if drawn[i] is not None else set())
+
+
+@pytest.mark.parametrize('cat_id', range(len(ALL_CLASSES)), ids=ALL_CLASSES)
+def test_every_category_renders(cat_id):
+    scene = PropertyWorldGenerator(load_spec()).render(np.random.default_rng(cat_id), cat_id)
+    assert (scene.label == cat_id).sum() >= 20
+    assert scene.label.max() < len(ALL_CLASSES)
+
+
+# --- writer and CLI ----------------------------------------------------------------------------
+
+def test_written_dataset(property_world_root):
+    meta = json.loads((property_world_root / 'meta.json').read_text())
+    assert meta['classes'] == list(ALL_CLASSES) and meta['unseen'] == list(UNSEEN_CLASSES)
+    assert (meta['seed'], meta['num_train'], meta['num_val']) == (0, 8, 4)
+    assert len(meta['spec_sha256']) == 64
+    train, val = _labels(property_world_root, 'train'), _labels(property_world_root, 'val')
+    assert (len(train), len(val)) == (8, 4)
+    assert all(lab.max() < NUM_SEEN for lab in train)
+    assert sum(lab.max() >= NUM_SEEN for lab in val) == 2
+    assert all(lab.max() < len(ALL_CLASSES) for lab in val)
+    image = Image.open(property_world_root / 'img_dir' / 'train' / '00000.png')
+    assert (image.mode, image.size) == ('RGB', (64, 64))
+
+
+def _make_dataset_cli():
+    path = REPO / 'tools' / 'make_dataset.py'
+    spec = importlib.util.spec_from_file_location('make_dataset', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_cli_deterministic_and_overwrite_rules(tmp_path, property_world_root, capsys):
+    main = _make_dataset_cli()
+    out = tmp_path / 'pw'
+    main(['--out', str(out), '--num-train', '8', '--num-val', '4'])
+    assert 'train: 8/8' in capsys.readouterr().out
+    for split in ('train', 'val'):
+        for ours, ref in zip(_labels(out, split), _labels(property_world_root, split)):
+            assert np.array_equal(ours, ref)
+    main(['--out', str(out), '--num-train', '2', '--num-val', '1'])  # a previous output: replaced
+    assert len(_labels(out, 'train')) == 2
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'notes.txt').write_text('keep me')
+    with pytest.raises(FileExistsError, match='not empty.*--overwrite'):
+        write_property_world(other, num_train=1, num_val=1)
+    write_property_world(other, num_train=1, num_val=1, overwrite=True)
+    assert (other / 'notes.txt').exists() and len(_labels(other, 'val')) == 1
+
+
+# --- mmseg dataset class -----------------------------------------------------------------------
+
+def _cfg(root: Path, name: str = 'property_world.py') -> Config:
+    cfg = Config.fromfile(str(BASE / name))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = str(root)
+    return cfg
+
+
+def _batch(loader_cfg) -> dict:
+    init_default_scope('mmseg')
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    assert type(loader.dataset).__name__ == 'PropertyWorldDataset'
+    return next(iter(loader))
+
+
+def test_mmseg_dataloader_reads_seen_classes(property_world_root):
+    cfg = _cfg(property_world_root)
+    assert cfg.custom_imports['imports'] == ['prolab_seg']
+    batch = _batch(cfg.train_dataloader)
+    assert len(batch['inputs']) == 8 and batch['inputs'][0].shape == (3, 64, 64)
+    sample = batch['data_samples'][0]
+    assert sample.gt_sem_seg.data.shape == (1, 64, 64)
+    assert set(sample.gt_sem_seg.data.unique().tolist()) <= set(range(NUM_SEEN)) | {255}
+    val = _batch(cfg.val_dataloader)
+    values = set().union(*(s.gt_sem_seg.data.unique().tolist() for s in val['data_samples']))
+    assert 255 in values and max(values - {255}) < NUM_SEEN  # unseen objects are ignored
+
+
+def test_zeroshot_config_evaluates_all_classes(property_world_root):
+    cfg = _cfg(property_world_root, 'property_world_zeroshot.py')
+    assert cfg.train_dataloader.dataset.metainfo['classes'] == SEEN_CLASSES
+    val = _batch(cfg.val_dataloader)
+    values = set().union(*(s.gt_sem_seg.data.unique().tolist() for s in val['data_samples']))
+    assert 255 not in values and max(values) >= NUM_SEEN
+    assert cfg.test_dataloader.dataset.metainfo is None
+
+
+def test_out_of_range_label_names_the_file(property_world_root, tmp_path):
+    root = tmp_path / 'pw'
+    shutil.copytree(property_world_root, root)
+    bad = root / 'ann_dir' / 'val' / '00001.png'
+    label = np.array(Image.open(bad))
+    label[:2, :2] = 30
+    Image.fromarray(label).save(bad)
+    init_default_scope('mmseg')
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(_cfg(root, 'property_world_zeroshot.py').val_dataloader.dataset)
+    assert dataset.metainfo['palette'] == PALETTE
+    dataset[0]
+    with pytest.raises(ValueError, match=r'00001.png: label values \[30\] are neither'):
+        dataset[1]
