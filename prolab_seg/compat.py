@@ -103,12 +103,10 @@ def allow_mmengine_checkpoint_classes() -> None:
 
 def check_pkg_resources() -> None:
     """Fail clearly if ``pkg_resources`` (needed for ``mmseg::`` base configs) is missing."""
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError as e:
+    if importlib.util.find_spec('pkg_resources') is None:  # find only: importing it warns
         raise ImportError(
             "pkg_resources is missing (setuptools >= 82 removed it); mmengine needs it to "
-            "resolve 'mmseg::' base configs. Run: pip install 'setuptools>=77.0.3,<81'") from e
+            "resolve 'mmseg::' base configs. Run: pip install 'setuptools>=77.0.3,<81'")
 
 
 def check_mmcv() -> None:
