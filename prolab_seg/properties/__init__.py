@@ -1,1 +1,25 @@
-"""Property label space (ProLab): descriptions, embedding, k-means, assignment."""
+"""Property label space (ProLab): descriptions, LLM generation, embedding, k-means, assignment.
+
+Typical use::
+
+    from prolab_seg.properties import load_descriptions, build_property_space, PropertySpace
+    d = load_descriptions('descriptions/ade20k.json')
+    space = build_property_space(d.categories, num_properties=256, seed=0)
+    space.save('work_dirs/ade_space')            # property_space.{npz,json,md}
+    space = PropertySpace.load('work_dirs/ade_space')
+
+The LLM client (:mod:`.llm`) is imported lazily: ``from prolab_seg.properties.llm import ...``.
+"""
+from .descriptions import (DATASET_CLASSES, FORMAT, DescriptionsError, DescriptionSet,
+                           dataset_class_names, load_descriptions, merge_descriptions,
+                           save_descriptions, validate_categories)
+from .embedding import HashingEmbedder, embed_texts, l2_normalize, load_model
+from .space import (DEFAULT_NUM_PROPERTIES, PropertySpace, assign_categories,
+                    build_property_space)
+
+__all__ = [
+    'DATASET_CLASSES', 'FORMAT', 'DescriptionsError', 'DescriptionSet', 'dataset_class_names',
+    'load_descriptions', 'merge_descriptions', 'save_descriptions', 'validate_categories',
+    'HashingEmbedder', 'embed_texts', 'l2_normalize', 'load_model',
+    'DEFAULT_NUM_PROPERTIES', 'PropertySpace', 'assign_categories', 'build_property_space',
+]

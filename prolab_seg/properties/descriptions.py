@@ -74,14 +74,14 @@ def dataset_class_names(dataset: str) -> list[str]:
 def validate_categories(categories: object, source: str = '<dict>',
                         classes: Sequence[str] | None = None,
                         min_count: int = MIN_DESCRIPTIONS,
-                        max_count: int = MAX_DESCRIPTIONS) -> dict[str, list[str]]:
+                        max_count: int | None = MAX_DESCRIPTIONS) -> dict[str, list[str]]:
     """Check a ``{category: [sentence, ...]}`` mapping; return it with sentences stripped.
 
     Args:
         categories: the mapping to check.
         source: file name (or other label) used in error messages.
         classes: if given, the categories must be exactly these names (order not enforced).
-        min_count, max_count: allowed number of sentences per category.
+        min_count, max_count: allowed number of sentences per category (None: no maximum).
     Raises:
         DescriptionsError: naming ``source`` and the offending category.
     """
@@ -113,7 +113,7 @@ def validate_categories(categories: object, source: str = '<dict>',
                 raise DescriptionsError(
                     f'{where}: entries {seen[key]} and {i} are duplicates: {s.strip()!r}')
             seen[key] = i
-        if not min_count <= len(sentences) <= max_count:
+        if len(sentences) < min_count or (max_count is not None and len(sentences) > max_count):
             raise DescriptionsError(f'{where}: has {len(sentences)} sentences, expected '
                                     f'{min_count}-{max_count}')
         out[name] = [s.strip() for s in sentences]

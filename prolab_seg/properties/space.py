@@ -1,0 +1,423 @@
+"""The property label space: k-means over description embeddings -> multi-hot class vectors.
+
+A :class:`PropertySpace` holds, for C categories, K properties and E-dimensional embeddings:
+
+* ``vectors[C, K]`` float32 multi-hot: category c has property k iff one of its descriptions
+  falls in cluster k (ProLab);
+* ``centroids[K, E]`` float32, L2-normalised cluster centres (the segmentation head projects
+  pixel embeddings onto them);
+* the descriptions themselves with their category, cluster and cosine to the centroid;
+* ``meta``: embedding model, K, seed, clustering method, description-file hashes, ...
+
+Saved as ``<name>.npz`` (no pickle) plus a readable ``<name>.json`` / ``<name>.md`` summary.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .descriptions import validate_categories
+from .embedding import ModelLike, embed_texts, l2_normalize, model_name
+from .files import atomic_write_bytes, atomic_write_text, sha256_file
+
+ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
+DEFAULT_FILENAME = 'property_space.npz'
+
+# K per dataset. ProLab: 256 ADE20K, 128 Pascal Context, 32 Cityscapes/BDD100K, i.e. about
+# 6-10 descriptions per property at ~15 sentences per class. COCO-Stuff (171 classes, ~2.6k
+# sentences) is ADE20K-sized -> 256 (~10 per property). property-world (18 seen classes x ~14
+# sentences ~ 250) -> 32 (~8 per property), close to its ~30 distinct attribute values
+# (colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
+DEFAULT_NUM_PROPERTIES = {
+    'ade20k': 256,
+    'coco_stuff': 256,
+    'pascal_context59': 128,
+    'cityscapes': 32,
+    'bdd100k': 32,
+    'property_world': 32,
+}
+
+
+@dataclass
+class PropertySpace:
+    """Categories x properties multi-hot matrix with the property centroids.
+
+    Args:
+        class_names: C category names.
+        vectors: ``[C, K]`` multi-hot (0/1), stored float32.
+        centroids: ``[K, E]`` L2-normalised property centroids.
+        meta: provenance (embedding_model, num_properties, seed, sources, ...).
+        texts: N descriptions (optional, for summaries / traceability).
+        text_class: ``[N]`` int category index of each description.
+        text_cluster: ``[N]`` int property index of each description.
+        text_score: ``[N]`` cosine of each description to its property centroid.
+    """
+
+    class_names: list[str]
+    vectors: np.ndarray
+    centroids: np.ndarray
+    meta: dict = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+    text_class: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    text_cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    text_score: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def __post_init__(self):
+        self.class_names = [str(c) for c in self.class_names]
+        self.texts = [str(t) for t in self.texts]
+        self.vectors = np.asarray(self.vectors, dtype=np.float32)
+        self.centroids = np.asarray(self.centroids, dtype=np.float32)
+        self.text_class = np.asarray(self.text_class, dtype=np.int32)
+        self.text_cluster = np.asarray(self.text_cluster, dtype=np.int32)
+        self.text_score = np.asarray(self.text_score, dtype=np.float32)
+        C, N = len(self.class_names), len(self.texts)
+        if len(set(self.class_names)) != C:
+            dups = sorted({c for c in self.class_names if self.class_names.count(c) > 1})
+            raise ValueError(f'duplicate class names: {dups}')
+        if self.centroids.ndim != 2:
+            raise ValueError(f'centroids must be [K, E], got shape {self.centroids.shape}')
+        K = self.centroids.shape[0]
+        if self.vectors.shape != (C, K):
+            raise ValueError(f'vectors shape {self.vectors.shape} != (num classes {C}, '
+                             f'num properties {K})')
+        if not np.isin(self.vectors, (0.0, 1.0)).all():
+            raise ValueError('vectors must be multi-hot (0/1)')
+        norms = np.linalg.norm(self.centroids, axis=1)
+        if not np.allclose(norms, 1.0, atol=1e-3):
+            raise ValueError(f'centroids must be L2-normalised (norms in '
+                             f'[{norms.min():.4f}, {norms.max():.4f}])')
+        for name in ('text_class', 'text_cluster', 'text_score'):
+            if getattr(self, name).shape != (N,):
+                raise ValueError(f'{name} shape {getattr(self, name).shape} != ({N},) texts')
+        if N and not (0 <= self.text_class.min() and self.text_class.max() < C):
+            raise ValueError('text_class indexes outside the class list')
+        if N and not (0 <= self.text_cluster.min() and self.text_cluster.max() < K):
+            raise ValueError('text_cluster indexes outside the properties')
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def num_properties(self) -> int:
+        """K."""
+        return self.centroids.shape[0]
+
+    @property
+    def embed_dim(self) -> int:
+        """E."""
+        return self.centroids.shape[1]
+
+    def index(self, name: str) -> int:
+        """Row of category ``name`` in ``vectors``."""
+        try:
+            return self.class_names.index(name)
+        except ValueError:
+            raise KeyError(f'category {name!r} is not in this property space '
+                           f'({self.num_classes} classes)') from None
+
+    def subset(self, names: Sequence[str]) -> 'PropertySpace':
+        """Space restricted to ``names``, in that order (same properties/centroids)."""
+        missing = [n for n in names if n not in self.class_names]
+        if missing:
+            raise KeyError(f'categories not in the property space: {missing}')
+        rows = [self.index(n) for n in names]
+        new_index = np.full(self.num_classes, -1, np.int64)
+        new_index[rows] = np.arange(len(rows))
+        keep = new_index[self.text_class] >= 0 if self.texts else np.zeros(0, bool)
+        return PropertySpace(
+            list(names), self.vectors[rows], self.centroids, dict(self.meta),
+            [t for t, k in zip(self.texts, keep) if k], new_index[self.text_class[keep]],
+            self.text_cluster[keep], self.text_score[keep])
+
+    def extend(self, other: 'PropertySpace') -> 'PropertySpace':
+        """Concatenate the categories of ``other`` (same centroids, disjoint names)."""
+        if other.centroids.shape != self.centroids.shape or not np.allclose(
+                other.centroids, self.centroids, atol=1e-6):
+            raise ValueError('cannot extend: the two spaces have different centroids')
+        overlap = [n for n in other.class_names if n in self.class_names]
+        if overlap:
+            raise ValueError(f'cannot extend: categories already present: {overlap}')
+        meta = dict(self.meta)
+        meta['assigned'] = list(self.meta.get('assigned', [])) + list(other.class_names)
+        return PropertySpace(
+            self.class_names + other.class_names, np.concatenate([self.vectors, other.vectors]),
+            self.centroids, meta, self.texts + other.texts,
+            np.concatenate([self.text_class, other.text_class + self.num_classes]),
+            np.concatenate([self.text_cluster, other.text_cluster]),
+            np.concatenate([self.text_score, other.text_score]))
+
+    def similarity(self) -> np.ndarray:
+        """``[C, C]`` cosine similarity between the categories' property vectors."""
+        v = l2_normalize(self.vectors)
+        return v @ v.T
+
+    def indistinguishable(self) -> list[list[str]]:
+        """Groups of categories with identical property vectors (a ProLab head cannot tell
+        them apart; more/finer descriptions or another K separate them)."""
+        if not self.num_classes:
+            return []
+        _, inverse, counts = np.unique(self.vectors, axis=0, return_inverse=True,
+                                       return_counts=True)
+        inverse = inverse.ravel()
+        return [[self.class_names[i] for i in np.flatnonzero(inverse == g)]
+                for g in np.flatnonzero(counts > 1)]
+
+    # ------------------------------------------------------------------ summary
+    def summary(self, top: int = 3) -> dict:
+        """Readable summary: each property named by its ``top`` most central descriptions,
+        with its categories; each category with its property ids."""
+        props = []
+        for k in range(self.num_properties):
+            idx = np.flatnonzero(self.text_cluster == k)
+            idx = idx[np.argsort(-self.text_score[idx], kind='stable')]
+            central, seen = [], set()
+            for i in idx:
+                if self.texts[i] not in seen and len(central) < top:
+                    seen.add(self.texts[i])
+                    central.append({'text': self.texts[i],
+                                    'category': self.class_names[self.text_class[i]],
+                                    'cosine': round(float(self.text_score[i]), 4)})
+            props.append({'id': k, 'num_descriptions': int(len(idx)), 'central': central,
+                          'categories': [self.class_names[c]
+                                         for c in np.flatnonzero(self.vectors[:, k])]})
+        return {'format': ARTIFACT_FORMAT, 'meta': self.meta,
+                'indistinguishable': self.indistinguishable(), 'properties': props,
+                'categories': {c: np.flatnonzero(self.vectors[i]).tolist()
+                               for i, c in enumerate(self.class_names)}}
+
+    def summary_markdown(self, top: int = 3) -> str:
+        """The :meth:`summary` as a Markdown document."""
+        s = self.summary(top)
+        m = self.meta
+        lines = [f'# Property space: {m.get("dataset", "?")}', '',
+                 f'- classes: {self.num_classes}, properties K: {self.num_properties}, '
+                 f'embedding dim: {self.embed_dim}',
+                 f'- embedding model: {m.get("embedding_model")}; clustering: '
+                 f'{m.get("method")} (seed {m.get("seed")}, n_init {m.get("n_init")})']
+        for src in m.get('sources', []):
+            lines.append(f'- descriptions: {src.get("path")} (sha256 {src.get("sha256")}, '
+                         f'by {src.get("model")}, prompt {src.get("prompt_version")})')
+        for group in s['indistinguishable']:
+            lines.append(f'- WARNING: identical property vectors: {", ".join(group)}')
+        lines += ['', '## Properties', '', '| id | n | most central descriptions | categories |',
+                  '|---|---|---|---|']
+        for p in s['properties']:
+            central = '<br>'.join(f'{c["text"]} ({c["category"]})' for c in p['central'])
+            cats = ', '.join(p['categories'])
+            lines.append(f'| {p["id"]} | {p["num_descriptions"]} | {central} | {cats} |')
+        lines += ['', '## Categories', '', '| category | properties |', '|---|---|']
+        for c, ks in s['categories'].items():
+            lines.append(f'| {c} | {" ".join(map(str, ks))} |')
+        return '\n'.join(lines) + '\n'
+
+    # ------------------------------------------------------------------ I/O
+    def content_sha256(self) -> str:
+        """Hash of names, vectors, centroids and descriptions (checked on load)."""
+        h = hashlib.sha256()
+        h.update(json.dumps([self.class_names, self.texts], ensure_ascii=False).encode())
+        for a in (self.vectors, self.centroids, self.text_class, self.text_cluster,
+                  self.text_score):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` (``.npz``; a path without that suffix is a folder holding
+        ``property_space.npz``) plus ``.json``/``.md`` summaries beside it.
+
+        Returns:
+            the ``.npz`` path.
+        """
+        path = _artifact_path(path)
+        meta = dict(self.meta, format=ARTIFACT_FORMAT, content_sha256=self.content_sha256())
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf, class_names=np.array(self.class_names, dtype=str), vectors=self.vectors,
+            centroids=self.centroids, texts=np.array(self.texts, dtype=str),
+            text_class=self.text_class, text_cluster=self.text_cluster,
+            text_score=self.text_score, meta=np.array(json.dumps(meta)))
+        atomic_write_bytes(path, buf.getvalue())
+        saved = PropertySpace(self.class_names, self.vectors, self.centroids, meta, self.texts,
+                              self.text_class, self.text_cluster, self.text_score)
+        atomic_write_text(path.with_suffix('.json'),
+                          json.dumps(saved.summary(), indent=2, ensure_ascii=False) + '\n')
+        atomic_write_text(path.with_suffix('.md'), saved.summary_markdown())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, classes: Sequence[str] | None = None,
+             check_sources: bool = False) -> 'PropertySpace':
+        """Load a saved space (no pickle), validating shapes and the content hash.
+
+        Args:
+            path: the ``.npz`` or the folder holding ``property_space.npz``.
+            classes: if given, must equal the space's class list (same names and order).
+            check_sources: also require every descriptions file recorded in
+                ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
+        """
+        path = _artifact_path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as e:
+            raise ValueError(f'{path}: cannot read property space ({e})') from None
+        required = {'class_names', 'vectors', 'centroids', 'texts', 'text_class',
+                    'text_cluster', 'text_score', 'meta'}
+        if required - arrays.keys():
+            raise ValueError(f'{path}: missing arrays {sorted(required - arrays.keys())}')
+        meta = json.loads(str(arrays['meta'][()]))
+        if meta.get('format') != ARTIFACT_FORMAT:
+            raise ValueError(f'{path}: format {meta.get("format")!r}, expected {ARTIFACT_FORMAT!r}')
+        try:
+            space = cls(arrays['class_names'].tolist(), arrays['vectors'], arrays['centroids'],
+                        meta, arrays['texts'].tolist(), arrays['text_class'],
+                        arrays['text_cluster'], arrays['text_score'])
+        except ValueError as e:
+            raise ValueError(f'{path}: {e}') from None
+        if space.content_sha256() != meta.get('content_sha256'):
+            raise ValueError(f'{path}: content hash mismatch (file modified or corrupted)')
+        if meta.get('num_properties') not in (None, space.num_properties):
+            raise ValueError(f'{path}: meta num_properties {meta["num_properties"]} != '
+                             f'{space.num_properties} centroids')
+        if classes is not None and list(classes) != space.class_names:
+            missing = [c for c in classes if c not in space.class_names]
+            extra = [c for c in space.class_names if c not in classes]
+            raise ValueError(f'{path}: class list mismatch: missing {missing}, unexpected '
+                             f'{extra}' + ('' if missing or extra else ', order differs'))
+        for src in meta.get('sources', []) if check_sources else []:
+            if not Path(src['path']).is_file():
+                raise ValueError(f'{path}: descriptions file {src["path"]} not found')
+            if sha256_file(src['path']) != src['sha256']:
+                raise ValueError(f'{path}: {src["path"]} changed since the space was built '
+                                 f'(sha256 {src["sha256"][:12]}...); rebuild the space')
+        return space
+
+
+def _artifact_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path if path.suffix == '.npz' else path / DEFAULT_FILENAME
+
+
+def _flatten(descriptions: Mapping[str, Sequence[str]]):
+    """-> (class_names, texts[N], text_class[N])."""
+    names = list(descriptions)
+    texts, owner = [], []
+    for c, sentences in enumerate(descriptions.values()):
+        texts += list(sentences)
+        owner += [c] * len(sentences)
+    return names, texts, np.asarray(owner, np.int32)
+
+
+def _embed_unique(texts: list[str], model: ModelLike, batch_size: int, show_progress: bool):
+    """Embed each distinct text once -> (unique_emb[U, E], inverse[N])."""
+    unique, inverse = np.unique(np.array(texts, dtype=str), return_inverse=True)
+    return embed_texts(unique.tolist(), model, batch_size, show_progress), inverse.ravel()
+
+
+def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properties: int,
+                         seed: int = 0, model: ModelLike = None, *, method: str = 'kmeans',
+                         n_init: int = 3, batch_size: int = 64, show_progress: bool = False,
+                         meta: dict | None = None) -> PropertySpace:
+    """Cluster all descriptions into ``num_properties`` properties (k-means on unit embeddings).
+
+    Args:
+        descriptions: ``{category: [sentence, ...]}`` in class order (>= 1 sentence each).
+        num_properties: K, at most the number of distinct descriptions.
+        seed: k-means random state; same inputs + seed -> identical space.
+        model: embedding model (see :mod:`.embedding`).
+        method: ``'kmeans'`` (sklearn KMeans, Lloyd) or ``'minibatch'`` (MiniBatchKMeans).
+        n_init: k-means restarts.
+        meta: extra provenance merged into ``space.meta`` (e.g. ``sources``, ``dataset``).
+    Returns:
+        PropertySpace with C = len(descriptions) classes. Clusters are numbered by decreasing
+        size; ``meta['timing']`` has embed/cluster seconds.
+    """
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    descriptions = validate_categories(descriptions, '<descriptions>', min_count=1,
+                                       max_count=None)
+    names, texts, owner = _flatten(descriptions)
+    n_distinct = len(set(texts))
+    if not 1 <= num_properties <= n_distinct:
+        raise ValueError(f'num_properties K={num_properties} must be in [1, {n_distinct}] '
+                         f'(number of distinct descriptions)')
+    t0 = time.perf_counter()
+    emb, inverse = _embed_unique(texts, model, batch_size, show_progress)
+    t1 = time.perf_counter()
+    if method == 'kmeans':
+        km = KMeans(num_properties, n_init=n_init, random_state=seed)
+    elif method == 'minibatch':
+        km = MiniBatchKMeans(num_properties, n_init=n_init, random_state=seed,
+                             batch_size=min(4096, len(emb)))
+    else:
+        raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
+    labels = km.fit_predict(emb)
+    t2 = time.perf_counter()
+    sizes = np.bincount(labels[inverse], minlength=num_properties)
+    if (sizes == 0).any():
+        raise ValueError(f'{method} left {int((sizes == 0).sum())} of K={num_properties} '
+                         f'clusters empty (too few distinct embeddings, or minibatch on little '
+                         f'data); lower num_properties or use method="kmeans"')
+    # renumber clusters by decreasing number of descriptions (ties: first distinct text)
+    first = np.array([np.flatnonzero(labels == k)[0] for k in range(num_properties)])
+    order = np.lexsort((first, -sizes))
+    relabel = np.empty(num_properties, np.int64)
+    relabel[order] = np.arange(num_properties)
+    labels = relabel[labels]
+    centroids = l2_normalize(km.cluster_centers_[order])
+    text_cluster = labels[inverse]
+    text_score = (emb[inverse] * centroids[text_cluster]).sum(1)
+    vectors = np.zeros((len(names), num_properties), np.float32)
+    vectors[owner, text_cluster] = 1.0
+    info = {'embedding_model': model_name(model), 'num_properties': num_properties,
+            'seed': seed, 'method': method, 'n_init': n_init, 'embed_dim': emb.shape[1],
+            'num_classes': len(names), 'num_descriptions': len(texts),
+            'num_distinct_descriptions': n_distinct,
+            'timing': {'embed_s': round(t1 - t0, 3), 'cluster_s': round(t2 - t1, 3)}}
+    return PropertySpace(names, vectors, centroids, {**info, **(meta or {})}, texts, owner,
+                         text_cluster, text_score)
+
+
+def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[str]],
+                      model: ModelLike = None, batch_size: int = 64) -> PropertySpace:
+    """Map NEW categories into ``space`` by nearest centroid (cosine), without re-clustering.
+
+    Args:
+        space: an existing property space.
+        descriptions: ``{new category: [sentence, ...]}``, names not already in ``space``.
+        model: embedding model; default (None): the one recorded in ``space.meta``. Must be
+            the model the space was built with.
+    Returns:
+        PropertySpace of only the new categories (same centroids); ``space.extend(result)``
+        gives the union.
+    """
+    descriptions = validate_categories(descriptions, '<descriptions>', min_count=1,
+                                       max_count=None)
+    overlap = [c for c in descriptions if c in space.class_names]
+    if overlap:
+        raise ValueError(f'categories already in the property space: {overlap}')
+    built_with = space.meta.get('embedding_model')
+    if model is None:
+        model = built_with
+    if built_with is not None and built_with != model_name(model):
+        raise ValueError(f'space was built with embedding model {built_with!r}, '
+                         f'got {model_name(model)!r}')
+    names, texts, owner = _flatten(descriptions)
+    emb, inverse = _embed_unique(texts, model, batch_size, False)
+    if emb.shape[1] != space.embed_dim:
+        raise ValueError(f'embedding dim {emb.shape[1]} != space embed_dim {space.embed_dim}')
+    sim = emb[inverse] @ space.centroids.T
+    text_cluster = sim.argmax(1)
+    vectors = np.zeros((len(names), space.num_properties), np.float32)
+    vectors[owner, text_cluster] = 1.0
+    meta = {k: v for k, v in space.meta.items() if k not in ('content_sha256', 'timing')}
+    return PropertySpace(names, vectors, space.centroids, meta, texts, owner, text_cluster,
+                         sim.max(1))

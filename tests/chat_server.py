@@ -1,0 +1,143 @@
+"""A real, scriptable OpenAI-compatible chat-completions server on 127.0.0.1 for tests.
+
+``ChatServer(script={'tiger': ['429', '500', 'ok']})`` answers successive requests for a
+category (read from the prompt's ``Category: "<name>"`` line) with the scripted actions, then
+with ``default``. Actions:
+
+* ``ok`` / ``ok:N``  -- valid JSON answer with ``num_sentences`` (or N) distinct sentences
+* ``429``, ``500``, ``503``, ``400`` -- that HTTP error (429 carries ``Retry-After: 0``)
+* ``slow:S``         -- wait S seconds (released early by ``stop()``), then answer ``ok``
+* ``invalid_json``   -- message content is not JSON
+* ``truncated``      -- content cut mid-string, ``finish_reason: "length"``
+* ``short``          -- valid JSON with only 3 sentences
+* ``bad_body``       -- HTTP 200 whose body is not JSON at all
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def sentences_for(category: str, n: int) -> list[str]:
+    """The sentences the server answers for ``category``."""
+    return [f'A {category} has test property number {i}.' for i in range(n)]
+
+
+class ChatServer:
+    def __init__(self, script: dict[str, list[str]] | None = None, default: str = 'ok',
+                 num_sentences: int = 12):
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.default = default
+        self.num_sentences = num_sentences
+        self.counts: Counter = Counter()          # requests per category
+        self.auth_headers: list[str] = []
+        self.inflight = 0
+        self.max_inflight = 0
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        self._httpd = ThreadingHTTPServer(('127.0.0.1', 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f'http://127.0.0.1:{self._httpd.server_address[1]}/v1'
+
+    def start(self) -> 'ChatServer':
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> 'ChatServer':
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _next_action(self, category: str) -> str:
+        with self._lock:
+            self.counts[category] += 1
+            queue = self.script.get(category)
+            return queue.pop(0) if queue else self.default
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _send(self, code: int, body: bytes, headers: dict | None = None):
+                try:
+                    self.send_response(code)
+                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Length', str(len(body)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # client gave up (timeout)
+
+            def _completion(self, content: str, finish_reason: str = 'stop') -> bytes:
+                return json.dumps({
+                    'id': 'chatcmpl-test', 'object': 'chat.completion', 'created': 0,
+                    'model': self._model,
+                    'choices': [{'index': 0, 'finish_reason': finish_reason,
+                                 'message': {'role': 'assistant', 'content': content}}],
+                    'usage': {'prompt_tokens': 1, 'completion_tokens': 1, 'total_tokens': 2},
+                }).encode()
+
+            def do_POST(self):
+                if self.path.rstrip('/') != '/v1/chat/completions':
+                    return self._send(404, b'{"error": {"message": "not found"}}')
+                body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+                self._model = body.get('model', '')
+                server.auth_headers.append(self.headers.get('Authorization', ''))
+                user = body['messages'][-1]['content']
+                m = re.search(r'^Category: (".*")$', user, re.M)
+                category = json.loads(m.group(1)) if m else '?'
+                action = server._next_action(category)
+                with server._lock:
+                    server.inflight += 1
+                    server.max_inflight = max(server.max_inflight, server.inflight)
+                try:
+                    self._act(action, category)
+                finally:
+                    with server._lock:
+                        server.inflight -= 1
+
+            def _act(self, action: str, category: str):
+                name, _, arg = action.partition(':')
+                if name.isdigit():
+                    err = {'error': {'message': f'scripted {name}', 'type': 'test', 'code': name}}
+                    headers = {'Retry-After': '0'} if name == '429' else None
+                    return self._send(int(name), json.dumps(err).encode(), headers)
+                if name == 'slow':
+                    server._release.wait(float(arg))
+                    name, arg = 'ok', ''
+                if name == 'ok':
+                    answer = {'descriptions': sentences_for(
+                        category, int(arg) if arg else server.num_sentences)}
+                    return self._send(200, self._completion(json.dumps(answer)))
+                if name == 'short':
+                    answer = {'descriptions': sentences_for(category, 3)}
+                    return self._send(200, self._completion(json.dumps(answer)))
+                if name == 'invalid_json':
+                    return self._send(200, self._completion('Sure! Here are some descriptions:'))
+                if name == 'truncated':
+                    text = json.dumps({'descriptions': sentences_for(category, 12)})
+                    return self._send(200, self._completion(text[:len(text) // 2], 'length'))
+                if name == 'bad_body':
+                    return self._send(200, b'<html>gateway error</html>')
+                raise ValueError(f'unknown scripted action {action!r}')
+
+        return Handler

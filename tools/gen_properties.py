@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""ProLab property label spaces: describe categories with an LLM, build and extend spaces.
+
+  describe  ask an OpenAI-compatible chat server for descriptions -> descriptions/<dataset>.json
+            (key from OPENAI_API_KEY; resumable cache next to --out)
+  build     embed descriptions + k-means -> property space (.npz + .json/.md summary)
+  assign    map new categories into an existing space by nearest centroid (no re-clustering)
+
+Examples:
+  OPENAI_API_KEY=... python tools/gen_properties.py describe --dataset cityscapes \\
+      --base-url http://127.0.0.1:8000/v1 --model qwen2.5-7b-instruct \\
+      --out descriptions/cityscapes.json
+  python tools/gen_properties.py build --descriptions descriptions/ade20k.json \\
+      --out work_dirs/ade_space
+  python tools/gen_properties.py build --descriptions descriptions/property_world.json \\
+      --exclude tiger cheetah strawberry "checkered tablecloth" lemon blueberry \\
+      --out work_dirs/pw_seen
+  python tools/gen_properties.py assign --space work_dirs/pw_seen \\
+      --descriptions descriptions/property_world.json --out work_dirs/pw_all
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _select(categories: dict, only: list[str] | None, exclude: list[str] | None) -> dict:
+    unknown = [n for n in (only or []) + (exclude or []) if n not in categories]
+    if unknown:
+        sys.exit(f'error: categories not in the descriptions: {unknown}')
+    names = only if only else list(categories)
+    return {n: categories[n] for n in names if n not in set(exclude or [])}
+
+
+def _load_all(paths: list[str]):
+    from prolab_seg.properties import load_descriptions, merge_descriptions
+    sets = [load_descriptions(p) for p in paths]
+    return sets, merge_descriptions(sets)
+
+
+def cmd_describe(args) -> int:
+    from tqdm import tqdm
+
+    from prolab_seg.properties import DescriptionSet, dataset_class_names, save_descriptions
+    from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, RetryPolicy,
+                                           describe_categories)
+    if args.classes:
+        text = Path(args.classes).read_text(encoding='utf-8')
+        names = json.loads(text) if args.classes.endswith('.json') else [
+            line.strip() for line in text.splitlines() if line.strip()]
+    else:
+        names = dataset_class_names(args.dataset)
+    cache = args.cache or f'{args.out}.cache.json'
+    retry = RetryPolicy(args.max_attempts, args.base_delay, args.max_delay)
+    with tqdm(total=len(names), desc='describe', unit='cat') as bar:
+        try:
+            result = describe_categories(
+                names, args.model, base_url=args.base_url, dataset=args.dataset, cache=cache,
+                concurrency=args.concurrency, retry=retry, timeout=args.timeout,
+                temperature=args.temperature, json_mode=not args.no_json_mode,
+                on_done=lambda name, ok: bar.update(1))
+        except DescribeError as e:
+            bar.close()
+            print(f'{e}\n{len(names) - len(e.failures)}/{len(names)} categories are saved in '
+                  f'{cache}; re-run the same command to ask only for the missing ones.',
+                  file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            bar.close()
+            print(f'interrupted; finished categories are saved in {cache}; re-run the same '
+                  f'command to ask only for the missing ones.', file=sys.stderr)
+            return 130
+    save_descriptions(args.out, DescriptionSet(result, args.dataset, args.model, PROMPT_VERSION))
+    print(f'wrote {args.out} ({len(result)} categories, '
+          f'{sum(map(len, result.values()))} descriptions)')
+    return 0
+
+
+def cmd_build(args) -> int:
+    from prolab_seg.properties import DEFAULT_NUM_PROPERTIES, build_property_space
+    sets, categories = _load_all(args.descriptions)
+    categories = _select(categories, args.only, args.exclude)
+    dataset = '+'.join(s.dataset for s in sets)
+    k = args.num_properties or DEFAULT_NUM_PROPERTIES.get(dataset)
+    if k is None:
+        sys.exit(f'error: no default K for dataset {dataset!r}; pass --num-properties')
+    space = build_property_space(
+        categories, k, seed=args.seed, model=args.model, method=args.method, n_init=args.n_init,
+        batch_size=args.batch_size, show_progress=True,
+        meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
+    path = space.save(args.out)
+    t = space.meta['timing']
+    print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> K={k} '
+          f'properties (embed {t["embed_s"]:.1f}s, cluster {t["cluster_s"]:.1f}s)')
+    print(f'wrote {path} and {path.with_suffix(".json").name}, {path.with_suffix(".md").name}')
+    for group in space.indistinguishable():
+        print(f'  warning: identical property vectors: {", ".join(group)}')
+    for p in space.summary(top=1)['properties'][:args.show]:
+        print(f'  property {p["id"]:3d} ({p["num_descriptions"]} descr.): '
+              f'{p["central"][0]["text"]!r} -> {", ".join(p["categories"][:6])}')
+    return 0
+
+
+def cmd_assign(args) -> int:
+    from prolab_seg.properties import PropertySpace, assign_categories
+    space = PropertySpace.load(args.space)
+    _, categories = _load_all(args.descriptions)
+    categories = _select(categories, args.only, args.exclude)
+    new = {n: s for n, s in categories.items() if n not in space.class_names}
+    if not new:
+        sys.exit('error: every category is already in the space; nothing to assign')
+    added = assign_categories(space, new, model=args.model, batch_size=args.batch_size)
+    full = space.extend(added)
+    path = full.save(args.out)
+    sim = full.similarity()
+    print(f'assigned {added.num_classes} new categories onto K={space.num_properties}; '
+          f'wrote {path}')
+    for name in added.class_names:
+        i = full.index(name)
+        nearest = np.argsort(-sim[i, :space.num_classes], kind='stable')[:args.show]
+        print(f'  {name}: properties {np.flatnonzero(full.vectors[i]).tolist()}; nearest in space: '
+              + ', '.join(f'{full.class_names[j]} {sim[i, j]:.2f}' for j in nearest))
+    return 0
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split('\n\n', 1)[1])
+    sub = p.add_subparsers(dest='command', required=True)
+
+    d = sub.add_parser('describe', help='generate descriptions with a chat-completions server')
+    d.add_argument('--dataset', required=True,
+                   help='dataset name (class list taken from it unless --classes is given)')
+    d.add_argument('--classes', help='class names: text file (one per line) or JSON list')
+    d.add_argument('--out', required=True, help='descriptions JSON to write')
+    d.add_argument('--cache', help='resumable cache (default: OUT.cache.json)')
+    d.add_argument('--base-url', help='e.g. http://127.0.0.1:8000/v1 (default: OpenAI)')
+    d.add_argument('--model', required=True, help='chat model name on the server')
+    d.add_argument('--concurrency', type=int, default=4, help='requests in flight')
+    d.add_argument('--max-attempts', type=int, default=5)
+    d.add_argument('--base-delay', type=float, default=1.0, help='first backoff delay (s)')
+    d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
+    d.add_argument('--timeout', type=float, default=60.0, help='per request (s)')
+    d.add_argument('--temperature', type=float, default=0.7)
+    d.add_argument('--no-json-mode', action='store_true',
+                   help='do not send response_format=json_object (servers without it)')
+    d.set_defaults(func=cmd_describe)
+
+    for name, func, helptext in (('build', cmd_build, 'embed + k-means -> property space'),
+                                 ('assign', cmd_assign, 'map new categories into a space')):
+        b = sub.add_parser(name, help=helptext)
+        b.add_argument('--descriptions', nargs='+', required=True, help='descriptions JSON(s)')
+        b.add_argument('--out', required=True,
+                       help='folder (gets property_space.{npz,json,md}) or a .npz path')
+        b.add_argument('--model', help='sentence-transformers local path or cached name, or '
+                       'hashing-<dim> (default: offline all-MiniLM-L6-v2; for assign: the '
+                       "space's model)")
+        b.add_argument('--only', nargs='+', metavar='NAME', help='use only these categories')
+        b.add_argument('--exclude', nargs='+', metavar='NAME', help='leave these categories out')
+        b.add_argument('--batch-size', type=int, default=64)
+        b.add_argument('--show', type=int, default=5, help='lines of summary to print')
+        b.set_defaults(func=func)
+        if name == 'build':
+            b.add_argument('--num-properties', '-k', type=int,
+                           help='K (default: per-dataset table, e.g. 256 for ade20k)')
+            b.add_argument('--seed', type=int, default=0)
+            b.add_argument('--method', choices=['kmeans', 'minibatch'], default='kmeans')
+            b.add_argument('--n-init', type=int, default=3, help='k-means restarts')
+        else:
+            b.add_argument('--space', required=True, help='existing space (.npz or folder)')
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    args = parse_args(argv)
+    import prolab_seg  # noqa: F401  (stack patches before mmseg/dataset imports)
+    from prolab_seg.properties import DescriptionsError
+    try:
+        return args.func(args)
+    except (DescriptionsError, ValueError, KeyError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())
