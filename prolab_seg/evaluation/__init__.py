@@ -1,1 +1,16 @@
-"""prolab-seg evaluation (registered into mmseg on import)."""
+"""prolab-seg evaluation (registered into mmseg on import).
+
+:mod:`.unsupervised` holds the array-level protocol shared by all unsupervised methods;
+:class:`UnsupervisedSegMetric` is its registered mmengine metric.
+"""
+from .metrics import UnsupervisedSegMetric
+from .unsupervised import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
+                           codeword_histogram, confusion_matrix, entropy_bits,
+                           hungarian_match, kmeans_cluster_probe, linear_probe,
+                           match_confusion, metrics_from_confusion)
+
+__all__ = [
+    'UnsupervisedSegMetric', 'class_code_entropy', 'cluster_metrics', 'code_bits_per_pixel',
+    'codeword_histogram', 'confusion_matrix', 'entropy_bits', 'hungarian_match',
+    'kmeans_cluster_probe', 'linear_probe', 'match_confusion', 'metrics_from_confusion'
+]

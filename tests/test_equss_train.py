@@ -1,0 +1,53 @@
+"""End to end: a few unsupervised EQUSS iterations via tools/train.py, tools/test.py, analysis."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / 'configs' / 'equss' / 'equss_filterbank_property_world.py'
+# a smaller head / quantizer than the config's D = 1024 keeps the test fast
+SMALL = ['model.head.channels=128', 'model.quantizer.dim=128', 'model.quantizer.num_codebooks=8',
+         'model.quantizer.num_codewords=16', 'model.cluster_probe.channels=128']
+
+
+def run_tool(*args: str) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_equss_train_test_and_analyze_through_tools(property_world_root, tmp_path):
+    roots = [f'{loader}.dataset.data_root={property_world_root}'
+             for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    work = tmp_path / 'work'
+    run_tool('tools/train.py', str(CONFIG), '--work-dir', str(work), '--cfg-options', *roots,
+             *SMALL, 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+             'train_dataloader.batch_size=4', 'default_hooks.logger.interval=1',
+             'default_hooks.checkpoint.interval=4')
+    scalars = [json.loads(line) for line in next(work.glob('*/vis_data/scalars.json'))
+               .read_text().splitlines()]
+    losses = [s for s in scalars if 'loss_pq' in s]
+    assert len(losses) == 4
+    assert all(math.isfinite(s[k]) for s in losses for k in ('loss_corr', 'loss_pq', 'loss_probe'))
+    assert any('mIoU' in s for s in scalars)
+    ckpt = str(work / 'iter_4.pth')
+    run_tool('tools/test.py', str(CONFIG), ckpt, '--work-dir', str(tmp_path / 'test'),
+             '--cfg-options', *roots, *SMALL)
+    result = json.loads(next((tmp_path / 'test').glob('*/*.json')).read_text())
+    assert 0 <= result['aAcc'] <= 100 and 0 <= result['mIoU'] <= 100
+    out = tmp_path / 'codes'
+    run_tool('tools/analyze_codes.py', str(CONFIG), ckpt, '--out-dir', str(out),
+             '--cfg-options', *roots, *SMALL)
+    rows = list(csv.DictReader(open(out / 'entropy.csv')))
+    assert len(rows) == 18
+    present = [float(r['entropy_bits']) for r in rows if int(r['pixels']) > 0]
+    assert present and all(0 <= e <= 8 * math.log2(16) + 1e-6 for e in present)
+    assert (out / 'entropy_vs_acc.png').stat().st_size > 1000
