@@ -43,10 +43,14 @@ class IICHead(BaseDecodeHead):
         self.conv_over = nn.Conv2d(self.channels, num_overclusters, kernel_size=1)
         self.loss_over = MODELS.build(loss_over)
 
+    def features(self, inputs: list[Tensor]) -> Tensor:
+        """Shared features (B x channels x h x w) of the backbone outputs ``inputs``."""
+        return self.convs(self._transform_inputs(inputs))
+
     def forward_heads(self, inputs: list[Tensor]) -> tuple[Tensor, Tensor]:
         """Main (B x num_classes x h x w) and over-clustering (B x num_overclusters x h x w)
         logits of the backbone outputs ``inputs``."""
-        feat = self.convs(self._transform_inputs(inputs))
+        feat = self.features(inputs)
         if self.dropout is not None:
             feat = self.dropout(feat)
         return self.conv_seg(feat), self.conv_over(feat)

@@ -1,0 +1,115 @@
+"""Multi-level clustering: spherical k-means, level consistency, the pipeline and the CLI tool."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from prolab_seg.clustering import multilevel_segment, spherical_kmeans
+from prolab_seg.clustering.multilevel import border_mask, orient
+from prolab_seg.evaluation import cluster_metrics
+
+
+def toy_dataset(n: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """N x 7 x 8 x 8 features and labels: 2 background kinds, a 4x4 object of 3 kinds.
+
+    Like ViT keys, foreground and background patches differ along shared directions (dims 0,
+    1) and each class adds its own direction (dims 2..6).
+    """
+    rng = np.random.default_rng(seed)
+
+    def vec(fg: int, cls: int) -> np.ndarray:
+        v = np.zeros(7)
+        v[fg] = 1.0
+        v[2 + cls] = 0.6
+        return v
+
+    feats = np.zeros((n, 7, 8, 8))
+    labels = np.zeros((n, 8, 8), np.int64)
+    for i in range(n):
+        feats[i] = vec(0, i % 2)[:, None, None]
+        labels[i] = i % 2
+        y, x = rng.integers(1, 4, 2)
+        feats[i, :, y:y + 4, x:x + 4] = vec(1, 2 + i % 3)[:, None, None]
+        labels[i, y:y + 4, x:x + 4] = 2 + i % 3
+    return feats + 0.05 * rng.standard_normal(feats.shape), labels
+
+
+def test_spherical_kmeans_is_cosine_and_batched():
+    rng = np.random.default_rng(0)
+    dirs = np.eye(3)[[0, 1]]
+    # group 0: two directions, any scale (cosine ignores it); group 1: the same, shuffled
+    x = np.concatenate([dirs[0] * rng.uniform(1, 9, (10, 1)), dirs[1] * rng.uniform(1, 9, (6, 1))])
+    x = x + 0.01 * rng.standard_normal(x.shape)
+    perm = rng.permutation(16)
+    labels, centroids = spherical_kmeans(np.stack([x, x[perm]]), 2, seed=0)
+    truth = np.r_[np.zeros(10), np.ones(6)]
+    for lab, t in ((labels[0], truth), (labels[1], truth[perm])):
+        assert len(np.unique(lab[t == 0])) == 1 and len(np.unique(lab[t == 1])) == 1
+        assert lab[t == 0][0] != lab[t == 1][0]
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=-1), 1, atol=1e-5)
+    # single group, same result; deterministic for a seed
+    single, _ = spherical_kmeans(x, 2, seed=0)
+    np.testing.assert_array_equal(single, spherical_kmeans(x, 2, seed=0)[0])
+
+
+def test_spherical_kmeans_ignores_zero_weight_points():
+    x = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0], [-1.0, -1.0]])
+    _, centroids = spherical_kmeans(x, 2, weights=[1, 1, 1, 1, 0])
+    # the padded point (-1, -1) must not pull any centroid
+    assert (centroids > 0.5).any(axis=1).all()
+    with pytest.raises(ValueError, match='at least k'):
+        spherical_kmeans(x, 2, weights=[1, 0, 0, 0, 0])
+
+
+def test_orient_is_majority_vote_of_the_level_above():
+    labels = np.array([[0, 0, 1, 1], [1, 1, 0, 0], [0, 0, 1, 1]])
+    reference = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 0, 1]], bool)
+    expected = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 0, 0]], bool)
+    np.testing.assert_array_equal(orient(labels, reference), expected)
+    assert border_mask(3, 4).sum() == 10 and not border_mask(3, 4)[1, 1:3].any()
+
+
+def test_multilevel_segment_recovers_toy_classes():
+    feats, labels = toy_dataset()
+    result = multilevel_segment(feats, num_fg_clusters=3, num_bg_clusters=2, seed=0,
+                                out_size=(16, 16))
+    assert result.labels.shape == (12, 16, 16) and result.level_masks.shape == (3, 12, 8, 8)
+    # every level finds the objects (16 of 64 patches), consistently oriented
+    np.testing.assert_allclose(result.level_masks.mean(axis=(1, 2, 3)), 0.25)
+    big = labels.repeat(2, 1).repeat(2, 2)
+    metrics = cluster_metrics(result.labels, big, 5, 5)
+    assert metrics['acc'] == pytest.approx(1.0) and metrics['mIoU'] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match='min_votes'):
+        multilevel_segment(feats, 3, min_votes=4)
+
+
+def test_multilevel_segment_handles_images_without_foreground():
+    feats, _ = toy_dataset()
+    feats[:4] = feats[:4, :, :1, :1]  # 4 images of pure background
+    result = multilevel_segment(feats, num_fg_clusters=3, num_bg_clusters=2, seed=0)
+    assert (result.fg_cluster[:4] == -1).all() and not result.foreground[:4].any()
+    assert result.labels.min() >= 0 and result.labels.max() < 5
+
+
+def test_cluster_segment_tool_end_to_end(property_world_root, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / 'tools'))
+    import cluster_segment
+
+    report = cluster_segment.main([str(property_world_root), '--out', str(tmp_path),
+                                   '--num-bg-clusters', '4'])
+    names = sorted(p.name for p in (property_world_root / 'img_dir' / 'val').glob('*.png'))
+    masks = sorted((tmp_path / 'masks').glob('*.png'))
+    assert [p.name for p in masks] == names
+    meta = json.loads((property_world_root / 'meta.json').read_text())
+    num_clusters = len(meta['classes'])  # 4 background + (classes - 4) foreground clusters
+    mask = np.asarray(Image.open(masks[0]))
+    img = np.asarray(Image.open(property_world_root / 'img_dir' / 'val' / names[0]))
+    assert mask.shape == img.shape[:2] and mask.max() < num_clusters
+    saved = json.loads((tmp_path / 'metrics.json').read_text())
+    assert saved == json.loads(json.dumps(report))
+    assert 0 <= saved['metrics']['acc'] <= 1 and 0 <= saved['metrics']['mIoU'] <= 1
+    assert saved['num_images'] == len(names) and len(saved['metrics']['IoU']) == num_clusters
