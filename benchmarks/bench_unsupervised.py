@@ -12,6 +12,9 @@ nearest-downsampled to 16×16), on the 18 seen classes (unseen-class pixels igno
                   and, for PQ, the empirical code entropy (sum over codebooks of the marginal
                   codeword-usage entropy) in parentheses
   s/iter          mean wall-clock training time per iteration (batch 8; shared CPU: noisy)
+  wall s, peak MB the whole row (training + evaluation) and how far the process's peak RSS rose
+                  during it (rows share one process: a later row can reuse memory an earlier
+                  one freed, so run rows alone with --methods for clean memory numbers)
 Then PQ throughput (pixels/s, forward + backward) vs a plain VQ with M·K codewords.
 
 METHOD INTERFACE — add a row by registering a function::
@@ -256,14 +259,11 @@ def iic_encode(model: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tens
 
 @register('IIC (from scratch, main head)')
 def iic(data: BenchData, seed: int) -> dict:
-    def run() -> dict:
-        model, s_iter = train_iic(data, seed)
-        val_feats, val_ids = iic_encode(model, data.val_images)
-        probes = evaluate_features(data, iic_encode(model, data.train_images)[0], val_feats, seed)
-        return dict(evaluate_clusters(data, val_ids), lp_acc=probes['lp_acc'],
-                    lp_mIoU=probes['lp_mIoU'], bits=str(32 * val_feats.shape[1]),
-                    s_per_iter=s_iter)
-    return peak_rss_mb(run)
+    model, s_iter = train_iic(data, seed)
+    val_feats, val_ids = iic_encode(model, data.val_images)
+    probes = evaluate_features(data, iic_encode(model, data.train_images)[0], val_feats, seed)
+    return dict(evaluate_clusters(data, val_ids), lp_acc=probes['lp_acc'],
+                lp_mIoU=probes['lp_mIoU'], bits=str(32 * val_feats.shape[1]), s_per_iter=s_iter)
 
 
 def multilevel_row(data: BenchData, seed: int, num_bg_clusters: int) -> dict:
@@ -271,12 +271,10 @@ def multilevel_row(data: BenchData, seed: int, num_bg_clusters: int) -> dict:
     features are the raw ones); ``num_classes`` clusters, ``num_bg_clusters`` of background."""
     from prolab_seg.clustering import multilevel_segment
 
-    def run() -> dict:
-        feats = data.features(data.val_images).numpy()
-        res = multilevel_segment(feats, data.num_classes - num_bg_clusters, num_bg_clusters,
-                                 seed=seed)
-        return evaluate_clusters(data, torch.from_numpy(res.labels))
-    return peak_rss_mb(run)
+    feats = data.features(data.val_images).numpy()
+    res = multilevel_segment(feats, data.num_classes - num_bg_clusters, num_bg_clusters,
+                             seed=seed)
+    return evaluate_clusters(data, torch.from_numpy(res.labels))
 
 
 @register('multi-level clustering (1 bg cluster, paper)')
@@ -346,15 +344,15 @@ def main(argv: list[str] | None = None) -> None:
     data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, MODELS.build(BACKBONE), args.iters)
     print(f'property-world {root}: {len(tr_x)} train / {len(va_x)} val, {num_classes} classes, '
           f'{args.iters} iters, seed {args.seed}', flush=True)
-    keys = ['unsup_acc', 'unsup_mIoU', 'lp_acc', 'lp_mIoU', 'bits', 's_per_iter']
-    header = ['method', 'unsup acc', 'unsup mIoU', 'LP acc', 'LP mIoU', 'bits/loc', 's/iter']
+    keys = ['unsup_acc', 'unsup_mIoU', 'lp_acc', 'lp_mIoU', 'bits', 's_per_iter', 'wall_s',
+            'peak_mb']
+    header = ['method', 'unsup acc', 'unsup mIoU', 'LP acc', 'LP mIoU', 'bits/loc', 's/iter',
+              'wall s', 'peak MB']
     rows = []
     for name in args.methods or METHODS:
-        start = time.perf_counter()
-        res = METHODS[name](data, args.seed)
+        res = peak_rss_mb(lambda: METHODS[name](data, args.seed))
         rows.append([name] + [fmt(res.get(k)) for k in keys])
-        print(f'  {name}: done in {time.perf_counter() - start:.0f}s', file=sys.stderr,
-              flush=True)
+        print(f'  {name}: done in {res["wall_s"]:.0f}s', file=sys.stderr, flush=True)
     print(markdown_table(header, rows))
     if not args.no_throughput:
         print('\n| quantizer (D=1024, 4096 px) | pixels/s fwd+bwd |\n|---|---|')
