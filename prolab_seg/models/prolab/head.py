@@ -1,0 +1,414 @@
+"""``PropertyHead``: one wrapper that makes ANY mmseg decode head property-supervised (ProLab).
+
+Mechanism
+---------
+``PropertyHead(head=dict(type='UPerHead', ...), property_space='space.npz', ...)`` builds the
+*unchanged* mmseg head given in ``head`` with ``num_classes = E`` (the sentence-embedding
+dimension of the property space), so its last 1x1 conv (``conv_seg``) outputs E channels. That
+conv is then swapped for :class:`CentroidConv2d`, an ``nn.Conv2d`` subclass with the same
+``weight``/``bias`` (same state-dict keys, same init) that also holds the K x E L2-normalised
+property centroids as a fixed buffer (never trained) and outputs the K property logits
+``centroids @ (W f + b)``. Because both maps are linear, the projection is folded into the conv
+weight (``(C W) f + C b``): the head costs a ch->K 1x1 conv instead of ch->C, whatever E is.
+With ``normalize_embedding=True`` (ProLab's switch) the E-d embedding is L2-normalised per pixel
+first and nothing is folded.
+
+Everything else stays the head's own code, so FCNHead, ASPPHead, DepthwiseSeparableASPPHead,
+UPerHead, SegformerHead, PSPHead, ... (every ``BaseDecodeHead`` that classifies through
+``cls_seg``/``conv_seg``) and auxiliary heads become property heads by wrapping their config::
+
+    decode_head=dict(type='PropertyHead', property_space='space.npz', temperature=0.04,
+                     head=dict(type='UPerHead', in_channels=[...], channels=512, ...),
+                     loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0))
+
+Training (``loss``/``loss_by_feat``): the K logits are resized to the label size (mmseg's
+convention), activations ``a = sigmoid(logits / T)`` (T = 0.04), and each pixel's target is the
+row of the C x K category-vector buffer picked by its label. The targets are never
+materialised: ``<a, v_c>`` for all C categories is one K->C 1x1 conv, gathered at the label
+and divided by ``|a| |v_y|`` (the same numbers also give ``acc_seg``).
+``loss_resolution='feature'`` computes the cosines at feature resolution and upsamples them
+instead (cheaper; always used for label-embedding banks). Pixels equal to
+``ignore_index`` are *excluded* from the loss (mean over labelled pixels). ProLab's released
+configs instead map label 255 to an all-zero target row and keep those pixels in the mean;
+since ``1 - cos(a, 0)`` is a constant 1 with zero gradient there, that only rescales the loss
+by the labelled fraction of each batch. Excluding them matches mmseg's CE semantics and makes
+the loss value comparable across images. Labels outside ``[0, C)`` that are not
+``ignore_index`` raise a clear ``ValueError`` (``check_labels=True``).
+
+Inference (``predict``/``predict_by_feat``): category scores
+``s_c = cos(a / |a|, v_c / |v_c|)`` are computed at feature resolution and resized to the image
+like any head's logits, so ``seg_logits`` hold category scores in ``[-1, 1]`` (``[0, 1]`` for
+non-negative properties), ``pred_sem_seg`` = argmax, and EncoderDecoder, ``IoUMetric``,
+``tools/test.py`` and the visualisers work unchanged.
+
+Category bank switching (unseen categories): the training bank is ``property_space``; the
+inference bank is ``test_property_space`` (default: the same). Any space sharing the training
+centroids -- e.g. new categories built with ``tools/gen_properties.py assign`` -- can be swapped
+in by config (``--cfg-options model.decode_head.test_property_space=all.npz
+model.decode_head.test_classes=[...] test_dataloader.dataset.metainfo.classes=[...]``; a list
+of files is concatenated; ``test_classes`` keeps a subset) or at run time with
+:func:`set_inference_categories`. ``num_classes``/``out_channels`` follow the inference bank.
+A checkpoint whose stored centroids differ from the configured space is refused on load, and
+``PropertySpaceCheckHook`` compares every bank with the dataloaders' classes before training /
+testing starts.
+
+Text-embedding label space (comparison): a bank with no centroids (``kind == 'embedding'``,
+written by :func:`~prolab_seg.models.prolab.bank.save_label_embedding_bank`) makes the same
+wrapper regress the sentence embedding of the category *name* (identity projection, no
+sigmoid) and match by cosine -- same head, different bank.
+
+Device-agnostic: all tensors are buffers, nothing calls ``.cuda()``.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmseg.models.losses import accuracy
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+
+from .bank import CategoryBank, load_bank
+from .loss import CosineSimilarityLoss
+
+
+class CentroidConv2d(nn.Conv2d):
+    """1x1 conv to E channels followed by the fixed projection onto K property centroids.
+
+    Keeps ``weight`` (E x in x 1 x 1) and ``bias`` (E) as trainable parameters (same names as
+    the ``conv_seg`` it replaces) and ``centroids`` (K x E) as a persistent, non-trainable
+    buffer. Output: K property logits. Loading a checkpoint whose centroids differ raises.
+    """
+
+    def __init__(self, in_channels: int, centroids: Tensor, normalize_embedding: bool = False,
+                 eps: float = 1e-12):
+        embed_dim = int(centroids.shape[1])
+        super().__init__(in_channels, embed_dim, kernel_size=1)
+        self.register_buffer('centroids', centroids.detach().clone().float())
+        self.normalize_embedding = bool(normalize_embedding)
+        self.eps = eps
+
+    @property
+    def num_properties(self) -> int:
+        return int(self.centroids.shape[0])
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The E-d pixel embedding (before projection)."""
+        return super().forward(x)
+
+    def forward(self, x: Tensor) -> Tensor:  # noqa: D401
+        c = self.centroids.to(self.weight.dtype)
+        if self.normalize_embedding:
+            e = F.normalize(super().forward(x), dim=1, eps=self.eps)
+            return torch.einsum('nehw,ke->nkhw', e, c)
+        w = (c @ self.weight.flatten(1)).view(c.shape[0], -1, 1, 1)
+        b = c @ self.bias if self.bias is not None else None
+        return F.conv2d(x, w, b)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        key = prefix + 'centroids'
+        if key in state_dict:
+            theirs = state_dict[key]
+            if tuple(theirs.shape) != tuple(self.centroids.shape) or not torch.allclose(
+                    theirs.float().cpu(), self.centroids.float().cpu(), atol=1e-5):
+                raise RuntimeError(
+                    f'checkpoint property centroids {key} (shape {tuple(theirs.shape)}) differ '
+                    f'from the property space in the config (shape '
+                    f'{tuple(self.centroids.shape)}): the checkpoint was trained with another '
+                    'property space. Use the same property_space file (and build new categories '
+                    'with `tools/gen_properties.py assign` on it).')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() + f', num_properties={self.num_properties}, '
+                f'normalize_embedding={self.normalize_embedding}')
+
+
+def _check_names(expected: Optional[Sequence[str]], bank: CategoryBank, what: str) -> None:
+    if expected is None:
+        return
+    expected = [str(n) for n in expected]
+    if expected != bank.class_names:
+        missing = [n for n in expected if n not in bank.class_names]
+        extra = [n for n in bank.class_names if n not in expected]
+        raise ValueError(
+            f'{what} {bank.source} does not match the configured classes: '
+            f'{len(bank.class_names)} categories in the space vs {len(expected)} in the config'
+            + (f'; missing from the space: {missing[:10]}' if missing else '')
+            + (f'; not in the config: {extra[:10]}' if extra else '')
+            + ('' if missing or extra else '; same names, different order') + '.')
+
+
+def _select(bank: CategoryBank, names: Sequence[str]) -> CategoryBank:
+    missing = [n for n in names if n not in bank.class_names]
+    if missing:
+        raise ValueError(f'test_classes {missing[:10]} are not in the inference bank '
+                         f'{bank.source} ({bank.num_classes} categories); add them with '
+                         '`tools/gen_properties.py assign`')
+    return bank.subset(list(names))
+
+
+@MODELS.register_module()
+class PropertyHead(BaseModule):
+    """Property-supervised wrapper around any mmseg decode head (see module docstring).
+
+    Args:
+        head: config of the wrapped mmseg decode head (its ``num_classes`` is overridden with
+            E; its own ``loss_decode`` is unused).
+        property_space: training bank: path to a property-space ``.npz`` / label-embedding
+            ``.npz``, a ``PropertySpace``, or ``dict(class_names, vectors, centroids)``.
+        test_property_space: inference bank (default: ``property_space``); must share the
+            training centroids.
+        temperature: T in ``sigmoid(logits / T)`` (ProLab: 0.04).
+        normalize_embedding: L2-normalise the E-d pixel embedding before projecting
+            (ProLab's released configs: False).
+        activation: ``'sigmoid'``, ``'none'`` or ``'auto'`` (sigmoid for property banks,
+            none for label-embedding banks).
+        class_names: optional: the training dataset classes, checked against
+            ``property_space`` at build time (clear error on mismatch).
+        test_classes: optional: keep only these categories (in this order) of the inference
+            bank, e.g. the unseen categories of a space written by ``gen_properties.py assign``
+            (which holds seen + new categories).
+        loss_decode: loss config(s); default ``CosineSimilarityLoss``.
+        ignore_index: label ignored by the loss (255).
+        check_labels: raise when a label outside ``[0, C)`` (other than ignore_index) appears.
+        loss_resolution: ``'label'`` (default, ProLab): resize the K property logits to the
+            label map, then sigmoid and cosine per pixel. ``'feature'``: cosine to every
+            category at feature resolution, upsampled to the labels (cheaper; always used for
+            label-embedding banks, whose E-d maps are too costly at label resolution).
+    """
+
+    def __init__(self,
+                 head: dict,
+                 property_space: Any,
+                 test_property_space: Any = None,
+                 temperature: float = 0.04,
+                 normalize_embedding: bool = False,
+                 activation: str = 'auto',
+                 class_names: Optional[Sequence[str]] = None,
+                 test_classes: Optional[Sequence[str]] = None,
+                 loss_decode: Any = dict(type='CosineSimilarityLoss', loss_weight=1.0),
+                 ignore_index: int = 255,
+                 check_labels: bool = True,
+                 loss_resolution: str = 'label',
+                 init_cfg=None):
+        super().__init__(init_cfg)
+        if property_space is None:
+            raise ValueError('PropertyHead needs property_space (path to a property-space .npz '
+                             'built with tools/gen_properties.py build)')
+        train_bank = load_bank(property_space)
+        test_bank = train_bank if test_property_space is None else load_bank(test_property_space)
+        _check_names(class_names, train_bank, 'property_space')
+        if test_classes is not None:
+            test_bank = _select(test_bank, test_classes)
+        if activation == 'auto':
+            activation = 'sigmoid' if train_bank.kind == 'property' else 'none'
+        if activation not in ('sigmoid', 'none'):
+            raise ValueError(f"activation must be 'sigmoid', 'none' or 'auto', got {activation!r}")
+        if temperature <= 0:
+            raise ValueError('temperature must be > 0')
+        if loss_resolution not in ('label', 'feature'):
+            raise ValueError("loss_resolution must be 'label' or 'feature', "
+                             f'got {loss_resolution!r}')
+        if activation == 'none':
+            loss_resolution = 'feature'  # see loss_by_feat
+        self.loss_resolution = loss_resolution
+        self.activation = activation
+        self.temperature = float(temperature)
+        self.normalize_embedding = bool(normalize_embedding)
+        self.ignore_index = ignore_index
+        self.check_labels = bool(check_labels)
+        self.bank_kind = train_bank.kind
+        self.embed_dim = train_bank.embed_dim
+        self.num_properties = train_bank.num_properties
+
+        head = copy.deepcopy(dict(head))
+        head['num_classes'] = self.embed_dim
+        head.pop('out_channels', None)
+        head.setdefault('ignore_index', ignore_index)
+        self.head = MODELS.build(head)
+        if not hasattr(self.head, 'conv_seg') or not isinstance(self.head.conv_seg, nn.Conv2d):
+            raise TypeError(f'PropertyHead: {type(self.head).__name__} has no conv_seg classifier '
+                            '(only BaseDecodeHead-style heads are supported)')
+        if self.bank_kind == 'property':
+            self.head.conv_seg = CentroidConv2d(
+                self.head.conv_seg.in_channels, torch.from_numpy(train_bank.centroids),
+                normalize_embedding=self.normalize_embedding)
+        self.align_corners = self.head.align_corners
+        self.threshold = None
+
+        if isinstance(loss_decode, dict):
+            self.loss_decode = MODELS.build(loss_decode)
+        elif isinstance(loss_decode, (list, tuple)):
+            self.loss_decode = nn.ModuleList(MODELS.build(c) for c in loss_decode)
+        else:
+            raise TypeError('loss_decode must be a dict or a list of dicts, '
+                            f'got {type(loss_decode)}')
+
+        self.register_buffer('train_vectors', torch.from_numpy(train_bank.vectors.copy()),
+                             persistent=False)
+        self.train_class_names = list(train_bank.class_names)
+        self.train_source = train_bank.source
+        self.register_buffer('test_vectors', torch.empty(0), persistent=False)
+        self.set_categories(test_bank)
+
+    # ---------------------------------------------------------------- banks
+    def set_categories(self, bank: Any, classes: Optional[Sequence[str]] = None) -> None:
+        """Switch the inference category bank (path / PropertySpace / dict / CategoryBank /
+        list of them), optionally keeping only ``classes``."""
+        bank = load_bank(bank)
+        if classes is not None:
+            bank = _select(bank, classes)
+        if bank.kind != self.bank_kind:
+            raise ValueError(f'inference bank {bank.source} is a {bank.kind} bank but the head was '
+                             f'trained on a {self.bank_kind} bank')
+        if bank.num_properties != self.num_properties or bank.embed_dim != self.embed_dim:
+            raise ValueError(
+                f'inference bank {bank.source} has K={bank.num_properties}, E={bank.embed_dim}; '
+                f'the head was built for K={self.num_properties}, E={self.embed_dim}')
+        if bank.kind == 'property':
+            mine = self.head.conv_seg.centroids.detach().cpu().numpy()
+            if not np.allclose(mine, bank.centroids, atol=1e-5):
+                raise ValueError(
+                    f'inference bank {bank.source} uses different property centroids than the '
+                    f'training space {self.train_source}; build new categories with '
+                    '`tools/gen_properties.py assign` on the training space')
+        dev = self.train_vectors.device
+        self.test_vectors = torch.from_numpy(bank.vectors.copy()).to(dev)
+        self.test_class_names = list(bank.class_names)
+        self.test_source = bank.source
+        self.num_classes = bank.num_classes
+        self.out_channels = bank.num_classes
+
+    # -------------------------------------------------------------- forward
+    def forward(self, inputs) -> Tensor:
+        """Property logits (N x K x h x w) -- or the E-d embedding for a label-embedding bank."""
+        return self.head(inputs)
+
+    def activate(self, logits: Tensor) -> Tensor:
+        if self.activation == 'sigmoid':
+            return torch.sigmoid(logits / self.temperature)
+        return logits
+
+    @staticmethod
+    def scores_from_activations(act: Tensor, vectors: Tensor, eps: float = 1e-8) -> Tensor:
+        """cos(act, v_c) for every category: N x K x h x w, C x K -> N x C x h x w."""
+        v = vectors.to(act.dtype)
+        v = v / v.norm(dim=1, keepdim=True).clamp_min(eps)
+        dots = F.conv2d(act, v[:, :, None, None])
+        return dots / act.pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)
+
+    def category_scores(self, logits: Tensor, vectors: Optional[Tensor] = None) -> Tensor:
+        vectors = self.test_vectors if vectors is None else vectors
+        return self.scores_from_activations(self.activate(logits), vectors)
+
+    # ------------------------------------------------------------- training
+    def loss(self, inputs, batch_data_samples, train_cfg) -> dict:
+        return self.loss_by_feat(self.forward(inputs), batch_data_samples)
+
+    def _stack_batch_gt(self, batch_data_samples) -> Tensor:
+        return torch.stack([s.gt_sem_seg.data for s in batch_data_samples], dim=0)
+
+    def loss_by_feat(self, seg_logits: Tensor, batch_data_samples) -> dict:
+        seg_label = self._stack_batch_gt(batch_data_samples)
+        label = seg_label.squeeze(1).long()
+        num_classes = self.train_vectors.shape[0]
+        if self.check_labels:
+            bad = (label != self.ignore_index) & ((label < 0) | (label >= num_classes))
+            if bool(bad.any()):
+                values = torch.unique(label[bad]).tolist()[:10]
+                raise ValueError(
+                    f'label values {values} are outside the {num_classes} classes of the property '
+                    f'space {self.train_source} (ignore_index={self.ignore_index}). Check the '
+                    "dataset's classes / metainfo / reduce_zero_label against the space.")
+        vectors = self.train_vectors.to(seg_logits.dtype)
+        size = seg_label.shape[2:]
+        kwargs = dict(class_vectors=vectors, ignore_index=self.ignore_index)
+        if self.loss_resolution == 'feature':
+            # cosine to every category at feature resolution, then upsampled (LSeg-style).
+            # Used for label-embedding banks (E-d, e.g. 384): an E-channel map at label
+            # resolution would cost several times the whole training step.
+            act_lr = self.activate(seg_logits)
+            cos = resize(self.scores_from_activations(act_lr, vectors), size=size,
+                         mode='bilinear', align_corners=self.align_corners)
+            act = resize(act_lr, size=size, mode='bilinear',
+                         align_corners=self.align_corners) if self._needs_dense() else act_lr
+            kwargs['class_cos'] = cos
+            scores = cos
+        else:
+            logits = resize(seg_logits, size=size, mode='bilinear',
+                            align_corners=self.align_corners)
+            act = self.activate(logits)
+            dots = F.conv2d(act, vectors[:, :, None, None])
+            kwargs.update(class_dots=dots, logits=logits / self.temperature)
+            # argmax_c cos(a, v_c) == argmax_c <a, v_c> / |v_c|
+            scores = dots / vectors.norm(dim=1).clamp_min(1e-8).view(1, -1, 1, 1)
+        losses = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [
+            self.loss_decode]
+        out = dict()
+        for loss_fn in losses:
+            value = loss_fn(act, label, **kwargs)
+            name = loss_fn.loss_name
+            out[name] = out[name] + value if name in out else value
+        with torch.no_grad():
+            out['acc_seg'] = accuracy(scores.detach(), label, ignore_index=self.ignore_index)
+        return out
+
+    def _needs_dense(self) -> bool:
+        losses = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [
+            self.loss_decode]
+        return any(getattr(fn, 'bce_weight', 0) > 0 or not isinstance(fn, CosineSimilarityLoss)
+                   for fn in losses)
+
+    # ------------------------------------------------------------ inference
+    def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:
+        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+
+    def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Property logits -> category scores of the inference bank, resized to the input."""
+        scores = self.category_scores(seg_logits)
+        meta = batch_img_metas[0]
+        if isinstance(meta['img_shape'], torch.Size):
+            size = meta['img_shape']
+        elif 'pad_shape' in meta:
+            size = meta['pad_shape'][:2]
+        else:
+            size = meta['img_shape']
+        return resize(scores, size=size, mode='bilinear', align_corners=self.align_corners)
+
+    def property_activations(self, inputs) -> Tensor:
+        """Per-pixel property activations (N x K x h x w) -- for interpretability."""
+        return self.activate(self.forward(inputs))
+
+
+def set_inference_categories(model: nn.Module, bank: Any,
+                             classes: Optional[Sequence[str]] = None) -> CategoryBank:
+    """Switch a built segmentor (or its DDP wrapper) to another category bank for inference."""
+    model = getattr(model, 'module', model)
+    bank = load_bank(bank)
+    if classes is not None:
+        bank = _select(bank, classes)
+    head = getattr(model, 'decode_head', None)
+    if not isinstance(head, PropertyHead):
+        raise TypeError('set_inference_categories needs a model whose decode_head is a '
+                        'PropertyHead (category-supervised baselines cannot switch categories)')
+    head.set_categories(bank)
+    model.num_classes = head.num_classes
+    model.out_channels = head.out_channels
+    meta = getattr(model, 'dataset_meta', None)
+    if isinstance(meta, dict):
+        meta = dict(meta)
+        meta['classes'] = tuple(bank.class_names)
+        if 'palette' in meta and len(meta['palette']) != len(bank.class_names):
+            meta.pop('palette')
+        model.dataset_meta = meta
+    return bank

@@ -1,0 +1,119 @@
+"""``PropertySpaceCheckHook``: fail before the first iteration when the property space(s) in the
+model do not match the dataset classes of the train / val / test dataloaders."""
+from __future__ import annotations
+
+from mmengine.hooks import Hook
+
+from mmseg.registry import HOOKS
+
+
+def _property_heads(model):
+    import torch.nn as nn
+
+    from .head import PropertyHead
+    model = getattr(model, 'module', model)
+    heads = []
+    for name in ('decode_head', 'auxiliary_head'):
+        h = getattr(model, name, None)
+        subs = list(h) if isinstance(h, nn.ModuleList) else [h]
+        heads += [(name, sub) for sub in subs if isinstance(sub, PropertyHead)]
+    return heads
+
+
+def _dataset_classes(loader):
+    ds = getattr(loader, 'dataset', None)
+    meta = getattr(ds, 'metainfo', None) or {}
+    classes = meta.get('classes')
+    return None if classes is None else [str(c) for c in classes]
+
+
+def _compare(kind, names, classes, source):
+    if classes is None or list(names) == list(classes):
+        return
+    missing = [c for c in classes if c not in names]
+    extra = [n for n in names if n not in classes]
+    detail = []
+    if missing:
+        detail.append(f'dataset classes missing from the space: {missing[:10]}')
+    if extra:
+        detail.append(f'space categories not in the dataset: {extra[:10]}')
+    if not detail:
+        detail.append('same names in a different order')
+    raise ValueError(
+        f'{kind} property space {source} ({len(names)} categories) does not match the '
+        f'{len(classes)} dataset classes: ' + '; '.join(detail) +
+        '. Rebuild the space from the dataset descriptions or set the dataset metainfo.classes.')
+
+
+@HOOKS.register_module()
+class PropertySpaceCheckHook(Hook):
+    """Compare every PropertyHead's banks with the dataloaders' ``metainfo['classes']``.
+
+    before_train: training banks (decode + auxiliary heads) vs train set, decode head's
+    inference bank vs val set; before_val / before_test: inference bank vs val / test set.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def _check(self, runner, loader_attr, which):
+        try:
+            loader = getattr(runner, loader_attr)
+        except Exception:  # noqa: BLE001 (loop not configured)
+            return
+        if loader is None or isinstance(loader, dict):
+            return
+        classes = _dataset_classes(loader)
+        for name, head in _property_heads(runner.model):
+            if which == 'train':
+                _compare('training', head.train_class_names, classes, head.train_source)
+            elif name == 'decode_head':  # auxiliary heads are not used at inference
+                _compare('inference', head.test_class_names, classes, head.test_source)
+
+    def before_train(self, runner) -> None:
+        self._check(runner, 'train_dataloader', 'train')
+        val_loop = getattr(runner, '_val_loop', None)
+        if val_loop is not None and not isinstance(val_loop, dict):
+            self._check(runner, 'val_dataloader', 'val')
+
+    def before_val(self, runner) -> None:
+        self._check(runner, 'val_dataloader', 'val')
+
+    def before_test(self, runner) -> None:
+        self._check(runner, 'test_dataloader', 'test')
+
+
+@HOOKS.register_module()
+class ResumeRNGHook(Hook):
+    """Make ``--resume`` bit-identical to an uninterrupted run (single process).
+
+    mmengine's resume restores weights, optimizer, schedulers and the iteration, and replays the
+    dataloader up to that iteration (so sampler order and the pipeline's numpy randomness follow
+    the same sequence), but it does not restore torch's global RNG, which dropout consumes in
+    every forward pass that the replay skips. This hook stores the torch (and CUDA) RNG state in
+    each checkpoint and restores it just before the first resumed iteration. (numpy / python RNG
+    states are deliberately *not* restored: the dataloader replay already reproduces them.)
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self):
+        self._pending = None
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        import torch
+        state = dict(torch=torch.get_rng_state())
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state['cuda'] = torch.cuda.get_rng_state_all()
+        checkpoint['rng_state'] = state
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._pending = checkpoint.get('rng_state')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self._pending is None:
+            return
+        import torch
+        torch.set_rng_state(self._pending['torch'].cpu())
+        if 'cuda' in self._pending and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(self._pending['cuda'])
+        self._pending = None

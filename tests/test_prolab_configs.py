@@ -1,0 +1,215 @@
+"""Every shipped ProLab / baseline config parses and builds; real-dataset pairs train one
+iteration (shrunk) on the tiny fake copies of the real layouts (tests/conftest.py)."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import prolab_seg  # noqa: F401
+from mmseg.registry import DATASETS, MODELS
+from prolab_seg.properties import PropertySpace
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = sorted((REPO / 'configs' / 'baseline').glob('*.py')) + sorted(
+    (REPO / 'configs' / 'prolab').glob('*.py'))
+PW = sorted((REPO / 'configs' / 'property_world').glob('*.py'))
+DATASETS_OF = ('ade20k', 'coco_stuff164k', 'pascal_context59', 'cityscapes', 'bdd100k')
+
+init_default_scope('mmseg')
+
+
+def dataset_of(path: Path) -> str:
+    return next(d for d in DATASETS_OF if f'_{d}-' in path.name)
+
+
+def is_prolab(cfg) -> bool:
+    return cfg.model.decode_head.type == 'PropertyHead'
+
+
+def synthetic_space(classes, path: Path, k=8, e=16, seed=0) -> str:
+    rng = np.random.default_rng(seed)
+    cent = rng.normal(size=(k, e)).astype(np.float32)
+    cent /= np.linalg.norm(cent, axis=1, keepdims=True)
+    vec = (rng.random((len(classes), k)) > 0.5).astype(np.float32)
+    return str(PropertySpace(list(classes), vec, cent, {'embedding_model': 'synthetic'}).save(path))
+
+
+def dataset_classes(cfg):
+    ds = cfg.train_dataloader.dataset
+    return DATASETS.get(ds.type).METAINFO['classes']
+
+
+def inner(head_cfg):
+    return head_cfg.head if head_cfg.type == 'PropertyHead' else head_cfg
+
+
+def shrink(cfg, space=None):
+    """Tiny model and 32x32 crops; same structure (heads, wrapping, losses)."""
+    cfg = copy.deepcopy(cfg)
+    m = cfg.model
+    dec, aux = inner(m.decode_head), inner(m.auxiliary_head)
+    if m.backbone.type == 'SwinTransformer':
+        m.backbone.update(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 2, 2, 4])
+        dec.update(in_channels=[16, 32, 64, 128], channels=16)
+        aux.update(in_channels=64, channels=8)
+    else:  # ResNetV1c (DeepLabV3+)
+        m.backbone.update(depth=18, stem_channels=16, base_channels=16)
+        dec.update(in_channels=128, channels=16, c1_in_channels=16, c1_channels=8)
+        aux.update(in_channels=64, channels=8)
+    if space is not None:
+        m.decode_head.property_space = space
+        m.auxiliary_head.property_space = space
+    crop = (32, 32)
+    m.data_preprocessor.size = crop
+    cfg.data_preprocessor = m.data_preprocessor
+    if m.test_cfg.get('mode') == 'slide':
+        m.test_cfg.update(crop_size=crop, stride=(16, 16))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for t in cfg[key].dataset.pipeline:
+            if t.type in ('RandomResize', 'Resize') and 'scale' in t:
+                t.scale = (64, 32)
+            if t.type == 'RandomCrop':
+                t.crop_size = crop
+    return cfg
+
+
+def test_shipped_configs_exist():
+    names = {p.name for p in REAL}
+    for d in DATASETS_OF:
+        for model in ('upernet_swin-t', 'deeplabv3plus_r101-d8'):
+            assert sum(d in n and model in n and n.startswith('prolab_') for n in names) == 1
+            assert sum(d in n and model in n and not n.startswith('prolab_') for n in names) == 1
+    assert len(PW) == 6
+
+
+@pytest.mark.parametrize('path', REAL, ids=lambda p: p.stem)
+def test_real_config_parses_and_builds_shrunk(path, tmp_path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.custom_imports['imports'] == ['prolab_seg']
+    classes = dataset_classes(cfg)
+    space = None
+    if is_prolab(cfg):
+        assert cfg.model.auxiliary_head.type == 'PropertyHead'
+        assert cfg.model.decode_head.loss_decode.loss_weight == 1.0
+        assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4
+        assert cfg.model.decode_head.temperature == 0.04
+        assert cfg.model.decode_head.property_space.endswith(
+            f'property_spaces/{dataset_of(path)}/property_space.npz')
+        assert any(h.type == 'PropertySpaceCheckHook' for h in cfg.custom_hooks)
+        space = synthetic_space(classes, tmp_path / 'space.npz')
+    else:
+        assert cfg.model.decode_head.num_classes == len(classes)
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    model = MODELS.build(shrink(cfg, space).model)
+    assert model.num_classes == len(classes)
+
+
+@pytest.mark.parametrize('path', PW, ids=lambda p: p.stem)
+def test_property_world_config_builds(path, tmp_path):
+    cfg = Config.fromfile(str(path))
+    if path.name.startswith('textemb'):
+        from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
+        from prolab_seg.models.prolab import save_label_embedding_bank
+        rng = np.random.default_rng(0)
+        emb = rng.normal(size=(len(ALL_CLASSES), 16))
+        seen = save_label_embedding_bank(str(tmp_path / 'seen.npz'), SEEN_CLASSES,
+                                         emb[:len(SEEN_CLASSES)])
+        full = save_label_embedding_bank(str(tmp_path / 'all.npz'), ALL_CLASSES, emb)
+        for h in (cfg.model.decode_head, cfg.model.auxiliary_head):
+            h.property_space = seen
+        if cfg.model.decode_head.get('test_property_space') is not None:
+            cfg.model.decode_head.test_property_space = full
+    elif is_prolab(cfg):
+        spaces = tmp_path / 'property_spaces'
+        from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
+        seen = synthetic_space(SEEN_CLASSES, spaces / 'seen.npz')
+        full = synthetic_space(ALL_CLASSES, spaces / 'all.npz')
+        # all.npz must share seen.npz's centroids (as `gen_properties.py assign` writes it)
+        s = PropertySpace.load(seen)
+        PropertySpace(list(ALL_CLASSES), np.concatenate(
+            [s.vectors, np.eye(len(ALL_CLASSES) - len(SEEN_CLASSES), s.num_properties)]),
+            s.centroids, s.meta).save(full)
+        for h in (cfg.model.decode_head, cfg.model.auxiliary_head):
+            h.property_space = seen
+        tps = cfg.model.decode_head.get('test_property_space')
+        if tps is not None:
+            cfg.model.decode_head.test_property_space = full
+    model = MODELS.build(cfg.model)
+    test_classes = cfg.test_dataloader.dataset.get('metainfo')
+    n = len(test_classes['classes']) if test_classes else 24
+    assert model.num_classes == n
+
+
+def _one_iteration(path, fake_dataset_root, tmp_path):
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(str(path))
+    space = None
+    if is_prolab(cfg):
+        space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz')
+    cfg = shrink(cfg, space)
+    root = str(fake_dataset_root(dataset_of(path)))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[key].dataset.data_root = root
+        cfg[key].num_workers = 0
+        cfg[key].persistent_workers = False
+        cfg[key].batch_size = 2
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_cfg.update(max_iters=1, val_interval=1)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    logs = runner.message_hub.log_scalars
+    key = 'train/decode.loss_cos' if space else 'train/decode.loss_ce'
+    assert np.isfinite(logs[key].current())
+    assert 'val/mIoU' in logs or 'val/aAcc' in logs
+
+
+FAST = [p for p in REAL if p.name.startswith('prolab_upernet') and 'ade20k' in p.name]
+
+
+@pytest.mark.parametrize('path', FAST, ids=lambda p: p.stem)
+def test_real_config_one_iteration_fast(path, fake_dataset_root, tmp_path):
+    _one_iteration(path, fake_dataset_root, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', [p for p in REAL if p not in FAST], ids=lambda p: p.stem)
+def test_real_config_one_iteration(path, fake_dataset_root, tmp_path):
+    _one_iteration(path, fake_dataset_root, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('path', REAL, ids=lambda p: p.stem)
+def test_real_config_builds_full_size(path, tmp_path):
+    cfg = Config.fromfile(str(path))
+    if is_prolab(cfg):
+        space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz')
+        cfg.model.decode_head.property_space = space
+        cfg.model.auxiliary_head.property_space = space
+    MODELS.build(cfg.model)
+
+
+def test_descriptions_match_dataset_classes():
+    """Shipped descriptions (when present) name exactly the dataset classes, in order."""
+    import json
+    names = dict(ade20k='ade20k', coco_stuff164k='coco_stuff', pascal_context59='pascal_context59',
+                 cityscapes='cityscapes', bdd100k='bdd100k')
+    checked = 0
+    for ds, stem in names.items():
+        f = REPO / 'descriptions' / f'{stem}.json'
+        if not f.exists():
+            continue
+        cfg = Config.fromfile(str(next(p for p in REAL if f'_{ds}-' in p.name)))
+        cats = list(json.loads(f.read_text())['categories'])
+        assert cats == list(dataset_classes(cfg)), ds
+        checked += 1
+    if not checked:
+        pytest.skip('no descriptions yet')
