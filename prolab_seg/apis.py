@@ -105,7 +105,10 @@ def train(cfg: Config, resume: bool = False, amp: bool = False) -> Runner:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    finally:
+        release_process_group()
     return runner
 
 
@@ -128,7 +131,18 @@ def test(cfg: Config, checkpoint: str, out: str | None = None, show_dir: str | N
         cfg.test_evaluator['output_dir'] = out
         cfg.test_evaluator['keep_results'] = True
     runner = build_runner(cfg)
-    return runner.test()
+    try:
+        return runner.test()
+    finally:
+        release_process_group()
+
+
+def release_process_group() -> None:
+    """Destroy the process group a distributed run created: exiting with a live gloo group
+    intermittently aborts the interpreter ('terminate called without an active exception')."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def set_local_rank(local_rank: int) -> None:

@@ -15,7 +15,10 @@ Applied once by ``import prolab_seg``; nothing in site-packages is edited.
    safe loader and allow-list exactly those classes instead of turning it off. A
    ``HistoryBuffer`` also pickles its bound statistics methods (``getattr`` globals, which must
    never be allow-listed); it now pickles only its data and re-registers the methods on load.
-3. ``pkg_resources``: mmengine resolves ``mmseg::`` base configs through it, and
+3. torchrun on a CPU-only torch: mmengine's pytorch launcher calls ``torch.cuda.set_device``
+   before ``init_process_group`` even for the gloo backend, which raises without CUDA. When no
+   CUDA device exists, ``set_device`` becomes a no-op (there is no device to select).
+4. ``pkg_resources``: mmengine resolves ``mmseg::`` base configs through it, and
    setuptools >= 82 removed it. The install pins ``setuptools>=77.0.3,<81``;
    :func:`check_pkg_resources` turns the obscure failure into a clear message.
 """
@@ -116,6 +119,13 @@ def check_mmcv() -> None:
                           "or `bash tools/install.sh --full-mmcv` (compiled ops)")
 
 
+def allow_cpu_only_distributed() -> None:
+    """Make ``torch.cuda.set_device`` a no-op when torch sees no CUDA device (gloo on CPU)."""
+    import torch
+    if not torch.cuda.is_available():
+        torch.cuda.set_device = lambda device: None
+
+
 def apply() -> None:
     """Apply all patches once, before mmseg is imported."""
     global _applied
@@ -125,4 +135,5 @@ def apply() -> None:
     check_pkg_resources()
     install_mmcv_ext_stub()
     allow_mmengine_checkpoint_classes()
+    allow_cpu_only_distributed()
     _applied = True

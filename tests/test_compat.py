@@ -74,3 +74,9 @@ def test_arbitrary_objects_still_refused(tmp_path):
     torch.save({'x': CallsOnLoad()}, path)
     with pytest.raises(Exception, match='weights_only|Unsupported global'):
         torch.load(path, weights_only=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='only meaningful on a CPU-only torch')
+def test_cuda_set_device_is_noop_without_cuda():
+    """mmengine's pytorch launcher calls it before init_process_group, also for gloo."""
+    torch.cuda.set_device(0)

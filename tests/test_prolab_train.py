@@ -134,28 +134,8 @@ def test_resume_after_kill_is_identical(property_world_root, spaces, tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
-DDP_WRAPPER = """
-import runpy, sys, torch
-import torch.distributed as dist
-# Two stack issues on a CPU-only torch (see the report of issue 4):
-# 1. mmengine's pytorch launcher calls torch.cuda.set_device even for gloo: make it a no-op.
-if not torch.cuda.is_available():
-    torch.cuda.set_device = lambda *a, **k: None
-sys.argv = ['tools/train.py'] + sys.argv[1:]
-try:
-    runpy.run_path('tools/train.py', run_name='__main__')
-finally:
-    # 2. exiting with the gloo process group alive intermittently aborts the process
-    #    ('terminate called without an active exception', exit code -6) after training.
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-"""
-
-
 @pytest.mark.slow
 def test_torchrun_two_processes_gloo(property_world_root, spaces, tmp_path):
-    wrapper = tmp_path / 'train_wrapper.py'
-    wrapper.write_text(DDP_WRAPPER)
     work = tmp_path / 'ddp'
     o = options(property_world_root, work, spaces, iters=3, ckpt=3)
     o.pop('param_scheduler')
@@ -170,7 +150,7 @@ def test_torchrun_two_processes_gloo(property_world_root, spaces, tmp_path):
             port = sock.getsockname()[1]
         proc = subprocess.run(
             [torchrun, '--nproc_per_node', '2', '--master_addr', '127.0.0.1', '--master_port',
-             str(port), str(wrapper), PROLAB, '--launcher', 'pytorch', '--work-dir', str(work),
+             str(port), 'tools/train.py', PROLAB, '--launcher', 'pytorch', '--work-dir', str(work),
              '--cfg-options', *args], cwd=REPO, env=env, capture_output=True, text=True,
             timeout=300)
         if proc.returncode == 0:
