@@ -23,17 +23,11 @@ supervised models only get masks.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import os.path as osp
-import sys
 
-import numpy as np
+import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
+from mmengine.config import DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import prolab_seg  # noqa: E402,F401  (patches the stack, registers modules; before mmseg)
-from mmengine.config import DictAction  # noqa: E402
+from prolab_seg.segment import load_segmentor, segment_images
 
 
 def parse_args(argv=None):
@@ -50,146 +44,18 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def palette_for(n: int, meta_palette=None) -> np.ndarray:
-    if meta_palette is not None and len(meta_palette) >= n:
-        return np.asarray(meta_palette[:n], dtype=np.uint8)
-    rng = np.random.default_rng(12345)
-    return rng.integers(32, 256, (n, 3), dtype=np.uint8)
-
-
-def property_names(space_path, k: int) -> list:
-    """A readable name per property: its most representative description (if available)."""
-    names = [f'property {i}' for i in range(k)]
-    try:
-        from prolab_seg.properties import PropertySpace
-        if isinstance(space_path, (list, tuple)):
-            space_path = space_path[0]
-        s = PropertySpace.load(space_path)
-    except Exception:  # noqa: BLE001 (no descriptions stored: fall back to numbers)
-        return names
-    for i in range(min(k, s.num_properties)):
-        idx = np.flatnonzero(s.text_cluster == i)
-        if len(idx):
-            best = idx[np.argmax(s.text_score[idx])]
-            names[i] = f'p{i}: {s.texts[best]}'
-    return names
-
-
-def load_model(args):
-    from mmseg.apis import init_model
-
-    from prolab_seg import apis
-    from prolab_seg.models.prolab import PropertyHead, set_inference_categories
-    apis.check_checkpoint(args.checkpoint)
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
-    is_prolab = isinstance(model.decode_head, PropertyHead)
-    if args.categories or args.classes:
-        if not is_prolab:
-            raise SystemExit('--categories/--classes need a ProLab (PropertyHead) model; '
-                             'category-supervised models have a fixed category set')
-        bank = args.categories or model.cfg.model.decode_head.get(
-            'test_property_space') or model.cfg.model.decode_head.property_space
-        set_inference_categories(model, bank, args.classes)
-    elif is_prolab:
-        h = model.decode_head
-        meta = dict(getattr(model, 'dataset_meta', None) or {})
-        if list(meta.get('classes', [])) != h.test_class_names:
-            meta = dict(classes=tuple(h.test_class_names))
-        model.dataset_meta = meta
-    return model, is_prolab
-
-
 def main(argv=None):
     args = parse_args(argv)
-    import torch
-    import torch.nn.functional as F
-    from mmseg.apis.inference import _preprare_data
-    from PIL import Image
-
-    model, is_prolab = load_model(args)
-    classes = list(model.dataset_meta['classes'])
-    palette = palette_for(len(classes), model.dataset_meta.get('palette'))
-    prop_names = None
-    if is_prolab:
-        space = model.cfg.model.decode_head.property_space
-        prop_names = property_names(space, model.decode_head.num_properties)
-    os.makedirs(args.out_dir, exist_ok=True)
-    for path in args.images:
-        if not osp.isfile(path):
-            raise SystemExit(f'image not found: {path}')
-        stem = osp.splitext(osp.basename(path))[0]
-        data, _ = _preprare_data(path, model)
-        with torch.no_grad():
-            result = model.test_step(data)[0]
-            pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-            act = None
-            if is_prolab:
-                batch = model.data_preprocessor(data, False)
-                feats = model.extract_feat(batch['inputs'])
-                act = model.decode_head.property_activations(feats)
-                act = F.interpolate(act, size=pred.shape, mode='bilinear',
-                                    align_corners=model.decode_head.align_corners)[0]
-        Image.fromarray(palette[pred]).save(osp.join(args.out_dir, f'{stem}_mask.png'))
-        Image.fromarray(pred).save(osp.join(args.out_dir, f'{stem}_labels.png'))
-        summary = dict(image=path, categories={})
-        ids, counts = np.unique(pred, return_counts=True)
-        for c, n in sorted(zip(ids.tolist(), counts.tolist()), key=lambda t: -t[1]):
-            entry = dict(pixel_share=round(n / pred.size, 4))
-            if act is not None:
-                mean = act[:, torch.from_numpy(pred == c)].mean(1).cpu().numpy()
-                top = np.argsort(-mean)[:5]
-                entry['top_properties'] = [
-                    dict(property=int(k), name=prop_names[k], activation=round(float(mean[k]), 3))
-                    for k in top]
-            summary['categories'][classes[c]] = entry
-        with open(osp.join(args.out_dir, f'{stem}.json'), 'w') as f:
-            json.dump(summary, f, indent=2)
-        if act is not None:
-            draw_properties(path, pred, act.cpu().numpy(), classes, palette, prop_names,
-                            args.top_k, osp.join(args.out_dir, f'{stem}_properties.png'))
-        print(f'{path}: ' + ', '.join(f'{k} {v["pixel_share"]:.0%}'
-                                      for k, v in summary['categories'].items()))
+    try:
+        model, is_prolab = load_segmentor(args.config, args.checkpoint, args.categories,
+                                          args.classes, args.device, args.cfg_options)
+        summaries = segment_images(model, is_prolab, args.images, args.out_dir, args.top_k)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f'segment.py: {e}')
+    for s in summaries:
+        print(f"{s['image']}: " + ', '.join(f'{k} {v["pixel_share"]:.0%}'
+                                           for k, v in s['categories'].items()))
     print(f'results in {args.out_dir}')
-
-
-def draw_properties(path, pred, act, classes, palette, prop_names, top_k, out):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    from PIL import Image
-
-    img = np.asarray(Image.open(path).convert('RGB').resize(pred.shape[::-1]))
-    strongest = act.argmax(0)
-    used = [int(k) for k in np.unique(strongest)]
-    rng = np.random.default_rng(7)
-    pcol = rng.integers(32, 256, (act.shape[0], 3), dtype=np.uint8)
-    order = np.argsort(-act.mean((1, 2)))[:top_k]
-    ncols = max(3, len(order))
-    fig, axes = plt.subplots(2, ncols, figsize=(3.2 * ncols, 7.5), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis('off')
-    axes[0, 0].imshow(img)
-    axes[0, 0].set_title('input')
-    axes[0, 1].imshow(palette[pred])
-    axes[0, 1].set_title('prediction')
-    axes[0, 1].legend(handles=[Patch(color=palette[c] / 255, label=classes[c])
-                               for c in np.unique(pred)], loc='upper left',
-                      bbox_to_anchor=(0, -0.02), fontsize=7, frameon=False)
-    axes[0, 2].imshow(pcol[strongest])
-    axes[0, 2].set_title('strongest property per pixel')
-    axes[0, 2].legend(handles=[Patch(color=pcol[k] / 255, label=prop_names[k][:60])
-                               for k in used], loc='upper left', bbox_to_anchor=(0, -0.02),
-                      fontsize=6, frameon=False)
-    for j, k in enumerate(order):
-        axes[1, j].imshow(act[k], vmin=0, vmax=max(1e-6, float(act.max())), cmap='magma')
-        axes[1, j].set_title('\n'.join([prop_names[k][i:i + 34]
-                                        for i in range(0, min(len(prop_names[k]), 68), 34)]),
-                             fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
 
 
 if __name__ == '__main__':
