@@ -48,17 +48,14 @@ import torch  # noqa: E402
 
 from prolab_seg import apis  # noqa: E402
 from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES  # noqa: E402
+from prolab_seg.experiments import (CONFIGS as PW_CONFIGS, DESCRIPTIONS,  # noqa: E402
+                                    build_property_world_spaces, chance_unseen_miou, evaluate,
+                                    schedule_options, space_options, zero_shot_options)
 
-PW = 'configs/property_world'
-CONFIGS = dict(
-    baseline=f'{PW}/baseline_fcn-r18-d8_300it_property-world-64x64.py',
-    prolab=f'{PW}/prolab_fcn-r18-d8_300it_property-world-64x64.py',
-    prolab_feat=f'{PW}/prolab_fcn-r18-d8_300it_property-world-64x64.py',
-    prolab_masked=f'{PW}/prolab_fcn-r18-d8_300it_property-world-64x64.py',
-    textemb=f'{PW}/textemb_fcn-r18-d8_300it_property-world-64x64.py',
-)
+CONFIGS = dict(baseline=PW_CONFIGS['baseline'], prolab=PW_CONFIGS['prolab'],
+               prolab_feat=PW_CONFIGS['prolab'], prolab_masked=PW_CONFIGS['prolab'],
+               textemb=PW_CONFIGS['textemb'])
 VARIANTS = tuple(CONFIGS)
-DESCRIPTIONS = 'descriptions/property_world.json'
 
 
 def sh(cmd):
@@ -78,12 +75,8 @@ def build_banks(out, k, seed, k_masked=64):
     from prolab_seg.models.prolab import build_label_embedding_bank, save_label_embedding_bank
     from prolab_seg.properties import (PropertySpace, assign_categories, build_property_space,
                                        load_descriptions)
-    os.makedirs(out, exist_ok=True)
+    spaces = build_property_world_spaces(out, k, seed)
     desc = load_descriptions(DESCRIPTIONS).categories
-    seen = build_property_space({c: desc[c] for c in SEEN_CLASSES}, num_properties=k, seed=seed)
-    seen.save(f'{out}/seen.npz')
-    new = assign_categories(seen, {c: desc[c] for c in UNSEEN_CLASSES})
-    seen.extend(new).save(f'{out}/all.npz')
     # same, from descriptions whose category name is masked ('it'): properties then describe
     # attributes shared across categories instead of clustering by category name
     masked = {c: mask_names(c, s) for c, s in desc.items()}
@@ -97,60 +90,28 @@ def build_banks(out, k, seed, k_masked=64):
                               names.vectors[:len(SEEN_CLASSES)])
     save_label_embedding_bank(f'{out}/names_all.npz', names.class_names, names.vectors)
     assert PropertySpace.load(f'{out}/all.npz').class_names == list(ALL_CLASSES)
-    return dict(seen=f'{out}/seen.npz', all=f'{out}/all.npz', names_seen=f'{out}/names_seen.npz',
-                names_all=f'{out}/names_all.npz', seen_masked=f'{out}/seen_masked.npz',
-                all_masked=f'{out}/all_masked.npz')
-
-
-def base_options(data, iters):
-    o = {f'{k}.dataset.data_root': data
-         for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')}
-    o.update({
-        'train_cfg.max_iters': iters,
-        'train_cfg.val_interval': iters,
-        'default_hooks.checkpoint.interval': iters,
-        'default_hooks.logger.interval': max(1, iters // 6),
-        'param_scheduler': [
-            dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-                 end=max(1, iters // 10)),
-            dict(type='PolyLR', eta_min=0.0, power=1.0, begin=max(1, iters // 10), end=iters,
-                 by_epoch=False)],
-        'randomness.seed': 0,
-    })
-    return o
+    return dict(spaces, names_seen=f'{out}/names_seen.npz', names_all=f'{out}/names_all.npz',
+                seen_masked=f'{out}/seen_masked.npz', all_masked=f'{out}/all_masked.npz')
 
 
 def variant_options(name, banks):
     if name == 'prolab':
-        return {'model.decode_head.property_space': banks['seen'],
-                'model.auxiliary_head.property_space': banks['seen']}
+        return space_options(banks['seen'])
     if name == 'prolab_masked':
-        return {'model.decode_head.property_space': banks['seen_masked'],
-                'model.auxiliary_head.property_space': banks['seen_masked']}
+        return space_options(banks['seen_masked'])
     if name == 'prolab_feat':
-        return {'model.decode_head.property_space': banks['seen'],
-                'model.auxiliary_head.property_space': banks['seen'],
-                'model.decode_head.loss_resolution': 'feature',
-                'model.auxiliary_head.loss_resolution': 'feature'}
+        return dict(space_options(banks['seen']), **{
+            'model.decode_head.loss_resolution': 'feature',
+            'model.auxiliary_head.loss_resolution': 'feature'})
     if name == 'textemb':
-        return {'model.decode_head.property_space': banks['names_seen'],
-                'model.auxiliary_head.property_space': banks['names_seen']}
+        return space_options(banks['names_seen'])
     return {}
 
 
 def test_options(name, banks, classes):
     bank = dict(prolab_masked=banks['all_masked']).get(
         name, banks['all'] if name.startswith('prolab') else banks['names_all'])
-    o = {'model.decode_head.test_property_space': bank,
-         'model.decode_head.test_classes': list(classes) if classes else None,
-         'test_dataloader.dataset.metainfo': dict(classes=tuple(classes)) if classes else None}
-    return o
-
-
-def evaluate(name, cfg_path, ckpt, opts, work):
-    cfg = apis.load_config(cfg_path, opts, work)
-    cfg.log_level = 'WARNING'
-    return apis.test(cfg, ckpt)
+    return zero_shot_options(bank, classes)
 
 
 def iou_from_results(results, num_classes):
@@ -184,24 +145,6 @@ def generalized_zero_shot(name, cfg_path, ckpt, opts, work):
     iou = captured['iou'] * 100
     s, u = np.nanmean(iou[:len(SEEN_CLASSES)]), np.nanmean(iou[len(SEEN_CLASSES):])
     return dict(seen=s, unseen=u, h=2 * s * u / max(s + u, 1e-9))
-
-
-def chance_unseen_miou(data, seed=0):
-    """mIoU of a uniform-random guess among the 6 unseen classes on unseen-class pixels."""
-    from PIL import Image
-    rng = np.random.default_rng(seed)
-    n = len(UNSEEN_CLASSES)
-    inter, union = np.zeros(n), np.zeros(n)
-    ann = osp.join(data, 'ann_dir', 'val')
-    for f in sorted(os.listdir(ann)):
-        lab = np.asarray(Image.open(osp.join(ann, f))).astype(int) - len(SEEN_CLASSES)
-        lab = lab[(lab >= 0) & (lab < n)]
-        pred = rng.integers(0, n, lab.shape)
-        for c in range(n):
-            inter[c] += np.sum((lab == c) & (pred == c))
-            union[c] += np.sum((lab == c) | (pred == c))
-    with np.errstate(invalid='ignore'):
-        return float(np.nanmean(inter / union) * 100)
 
 
 def micro_bench(ckpts, data, banks, reps=15):
@@ -270,7 +213,7 @@ def main():
     ckpts, run_s_iter = {}, {}
     for name in VARIANTS:
         work = osp.join(args.work_dir, name)
-        opts = base_options(args.data, args.iters)
+        opts = schedule_options(args.data, args.iters, args.seed)
         opts.update(variant_options(name, banks))
         cfg = apis.load_config(CONFIGS[name], opts, work)
         cfg.log_level = 'WARNING'
@@ -283,14 +226,14 @@ def main():
 
     rows = {}
     for name in VARIANTS:
-        opts = base_options(args.data, args.iters)
+        opts = schedule_options(args.data, args.iters, args.seed)
         opts.update(variant_options(name, banks))
-        seen = evaluate(name, CONFIGS[name], ckpts[name], opts,
+        seen = evaluate(CONFIGS[name], ckpts[name], opts,
                         osp.join(args.work_dir, name, 'test_seen'))
         row = dict(seen_mIoU=seen['mIoU'], seen_aAcc=seen['aAcc'])
         if name != 'baseline':
             o = dict(opts, **test_options(name, banks, UNSEEN_CLASSES))
-            zs = evaluate(name, CONFIGS[name], ckpts[name], o,
+            zs = evaluate(CONFIGS[name], ckpts[name], o,
                           osp.join(args.work_dir, name, 'test_unseen'))
             row['unseen_mIoU'] = zs['mIoU']
             o = dict(opts, **test_options(name, banks, None))

@@ -139,9 +139,11 @@ def test(cfg: Config, checkpoint: str, out: str | None = None, show_dir: str | N
 
 def release_process_group() -> None:
     """Destroy the process group a distributed run created: exiting with a live gloo group
-    intermittently aborts the interpreter ('terminate called without an active exception')."""
+    intermittently aborts the interpreter ('terminate called without an active exception').
+    The barrier keeps rank 0, which hosts the rendezvous store, alive until every rank is done."""
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
