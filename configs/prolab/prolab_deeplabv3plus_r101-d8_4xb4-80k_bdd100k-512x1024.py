@@ -1,6 +1,6 @@
-# ProLab: DeepLabV3+ R-101-D8 on bdd100k, supervised by the property space of descriptions/bdd100k.json
+# ProLab: DeepLabV3+ R-101-D8 on bdd100k, supervised by the property space of descriptions/cityscapes.json (BDD100K has the same 19 classes)
 # (K=32 properties). Build the space first:
-#   python tools/gen_properties.py build --descriptions descriptions/bdd100k.json -k 32 --seed 0 \
+#   python tools/gen_properties.py build --descriptions descriptions/cityscapes.json -k 32 --seed 0 \
 #     --out data/property_spaces/bdd100k
 # Pair: configs/baseline/deeplabv3plus_r101-d8_4xb4-80k_bdd100k-512x1024.py (same model, data, schedule; one-hot categories).
 _base_ = [
