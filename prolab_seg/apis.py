@@ -7,12 +7,13 @@ a checkpoint that is missing or cannot be read (``load_from``, ``--resume``'s la
 """
 from __future__ import annotations
 
+import argparse
 import os
 import os.path as osp
 from typing import Any, Iterator
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 from mmseg.registry import RUNNERS
@@ -150,3 +151,13 @@ def release_process_group() -> None:
 def set_local_rank(local_rank: int) -> None:
     """torchrun passes ``--local-rank``; mmengine reads ``LOCAL_RANK``."""
     os.environ.setdefault('LOCAL_RANK', str(local_rank))
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    """The flags tools/train.py and tools/test.py share with mmseg's: ``--cfg-options``,
+    ``--launcher`` and ``--local-rank`` (passed by torchrun; see :func:`set_local_rank`)."""
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, xxx=yyy (mmengine DictAction syntax)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)

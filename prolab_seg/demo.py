@@ -66,7 +66,8 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     _step(5, 'segmenting val images that hold an unseen category (all 24 categories in the bank)')
     picks = experiments.images_with_unseen(data_root)[:3]
     model, is_prolab = load_segmentor(experiments.CONFIGS['prolab'], ckpts['prolab'],
-                                      categories=spaces['all'])
+                                      categories=spaces['all'],
+                                      cfg_options=experiments.space_options(spaces['seen']))
     out_dir = osp.join(work_dir, 'segment')
     for (path, truth), summary in zip(picks, segment_images(model, is_prolab,
                                                             [p for p, _ in picks], out_dir)):

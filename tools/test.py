@@ -5,7 +5,6 @@ Same flags as mmsegmentation's tools/test.py.
 import argparse
 
 import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
-from mmengine.config import DictAction
 
 from prolab_seg import apis
 
@@ -18,10 +17,7 @@ def parse_args(argv=None):
     p.add_argument('--out', help='directory to save predictions for offline evaluation')
     p.add_argument('--show-dir', help='directory where painted images are saved')
     p.add_argument('--tta', action='store_true', help='test-time augmentation')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, xxx=yyy (mmengine DictAction syntax)')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    apis.add_run_args(p)
     return p.parse_args(argv)
 
 

@@ -6,7 +6,6 @@ Same flags as mmsegmentation's tools/train.py; multi-process with
 import argparse
 
 import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
-from mmengine.config import DictAction
 
 from prolab_seg import apis
 
@@ -18,10 +17,7 @@ def parse_args(argv=None):
     p.add_argument('--resume', action='store_true',
                    help='resume from the latest checkpoint in the work_dir automatically')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings, xxx=yyy (mmengine DictAction syntax)')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    apis.add_run_args(p)
     return p.parse_args(argv)
 
 

@@ -3,19 +3,14 @@
 _base_ = [
     '../_base_/models/deeplabv3plus_r101-d8.py',
     '../_base_/datasets/pascal_context59.py',
-    'mmseg::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/schedules/prolab_adamw_80k.py',
 ]
-custom_imports = dict(imports=['prolab_seg'], allow_failed_imports=False)
 crop_size = (480, 480)
 data_preprocessor = dict(size=crop_size)
 train_dataloader = dict(batch_size=4)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader
 model = dict(
     data_preprocessor=data_preprocessor,
     test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(320, 320)),
     decode_head=dict(num_classes=59),
     auxiliary_head=dict(num_classes=59))
-# `--resume` continues bit-identically (restores torch's RNG state, used by dropout)
-custom_hooks = [dict(type='ResumeRNGHook')]

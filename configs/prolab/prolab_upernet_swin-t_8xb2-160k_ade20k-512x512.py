@@ -2,23 +2,18 @@
 # (K=256 properties). Build the space first:
 #   python tools/gen_properties.py build --descriptions descriptions/ade20k.json -k 256 --seed 0 \
 #     --out data/property_spaces/ade20k
-# Pair: configs/baseline/upernet_swin-t_8xb2-160k_ade20k-512x512.py (same model, data, schedule; one-hot categories).
-_base_ = [
-    '../_base_/models/prolab_upernet_swin-t.py',
-    '../_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/prolab_adamw_160k.py',
-]
-custom_imports = dict(imports=['prolab_seg'], allow_failed_imports=False)
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader
+# Inherits its pair configs/baseline/upernet_swin-t_8xb2-160k_ade20k-512x512.py (same model, data,
+# schedule; one-hot categories) and wraps both of its heads in PropertyHead.
+_base_ = ['../baseline/upernet_swin-t_8xb2-160k_ade20k-512x512.py']
 property_space = 'data/property_spaces/ade20k/property_space.npz'
 model = dict(
-    data_preprocessor=data_preprocessor,
-    decode_head=dict(property_space=property_space),
-    auxiliary_head=dict(property_space=property_space))
+    decode_head=dict(
+        _delete_=True, type='PropertyHead', head={{_base_.model.decode_head}},
+        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0)),
+    auxiliary_head=dict(
+        _delete_=True, type='PropertyHead', head={{_base_.model.auxiliary_head}},
+        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        loss_decode=dict(type='CosineSimilarityLoss', loss_weight=0.4)))
 # fail before the first iteration if the space does not match the dataset classes
 custom_hooks = [dict(type='PropertySpaceCheckHook'), dict(type='ResumeRNGHook')]

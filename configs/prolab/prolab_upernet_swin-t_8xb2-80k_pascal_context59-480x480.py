@@ -2,24 +2,18 @@
 # (K=128 properties). Build the space first:
 #   python tools/gen_properties.py build --descriptions descriptions/pascal_context59.json -k 128 --seed 0 \
 #     --out data/property_spaces/pascal_context59
-# Pair: configs/baseline/upernet_swin-t_8xb2-80k_pascal_context59-480x480.py (same model, data, schedule; one-hot categories).
-_base_ = [
-    '../_base_/models/prolab_upernet_swin-t.py',
-    '../_base_/datasets/pascal_context59.py',
-    'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/prolab_adamw_80k.py',
-]
-custom_imports = dict(imports=['prolab_seg'], allow_failed_imports=False)
-crop_size = (480, 480)
-data_preprocessor = dict(size=crop_size)
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
-test_dataloader = val_dataloader
+# Inherits its pair configs/baseline/upernet_swin-t_8xb2-80k_pascal_context59-480x480.py (same model, data,
+# schedule; one-hot categories) and wraps both of its heads in PropertyHead.
+_base_ = ['../baseline/upernet_swin-t_8xb2-80k_pascal_context59-480x480.py']
 property_space = 'data/property_spaces/pascal_context59/property_space.npz'
 model = dict(
-    data_preprocessor=data_preprocessor,
-    test_cfg=dict(mode='slide', crop_size=(480, 480), stride=(320, 320)),
-    decode_head=dict(property_space=property_space),
-    auxiliary_head=dict(property_space=property_space))
+    decode_head=dict(
+        _delete_=True, type='PropertyHead', head={{_base_.model.decode_head}},
+        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0)),
+    auxiliary_head=dict(
+        _delete_=True, type='PropertyHead', head={{_base_.model.auxiliary_head}},
+        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        loss_decode=dict(type='CosineSimilarityLoss', loss_weight=0.4)))
 # fail before the first iteration if the space does not match the dataset classes
 custom_hooks = [dict(type='PropertySpaceCheckHook'), dict(type='ResumeRNGHook')]
