@@ -84,6 +84,8 @@ def check_run_inputs(cfg: Config) -> None:
     """Validate every checkpoint the run will read, before the runner is built."""
     for ckpt in _pretrained_files(cfg.get('model', {})):
         check_checkpoint(ckpt, 'pretrained weights (init_cfg)')
+    if isinstance(cfg.get('model', {}).get('pretrained'), str):  # mmseg's model.pretrained=PATH
+        check_checkpoint(cfg.model.pretrained, 'pretrained weights (model.pretrained)')
     if cfg.get('load_from'):
         check_checkpoint(cfg.load_from, 'load_from checkpoint')
     if cfg.get('resume') and not cfg.get('load_from'):

@@ -213,6 +213,33 @@ def test_unseen_category_switching(tmp_path):
     assert int(out[0].pred_sem_seg.data.max()) < 3
 
 
+def test_seen_calibration_lowers_only_trained_categories():
+    seen = make_space(C, seed=0)
+    unseen = make_space(3, seed=1, centroids=seen['centroids'], prefix='u')
+    both = dict(class_names=seen['class_names'] + unseen['class_names'],
+                vectors=np.concatenate([seen['vectors'], unseen['vectors']]),
+                centroids=seen['centroids'])
+    plain = build_head(seen, test_property_space=both)
+    calibrated = build_head(seen, test_property_space=both, seen_calibration=0.3)
+    calibrated.load_state_dict(plain.state_dict())
+    plain.eval(), calibrated.eval()
+    x, meta = [torch.randn(1, 8, 4, 4)], [dict(img_shape=(4, 4))]
+    diff = calibrated.predict(x, meta, None) - plain.predict(x, meta, None)
+    torch.testing.assert_close(diff[:, :C], torch.full_like(diff[:, :C], -0.3))
+    torch.testing.assert_close(diff[:, C:], torch.zeros_like(diff[:, C:]))
+    # the offsets follow bank switches; the training loss is untouched
+    calibrated.set_categories(unseen)
+    torch.testing.assert_close(calibrated.predict(x, meta, None), plain.predict(x, meta, None)[:, C:])
+    labels = samples([np.zeros((4, 4))])
+    calibrated.train(), plain.train()
+    torch.manual_seed(0)
+    a = calibrated.loss(x, labels, None)['loss_cos']
+    torch.manual_seed(0)
+    torch.testing.assert_close(a, plain.loss(x, labels, None)['loss_cos'])
+    with pytest.raises(ValueError, match='seen_calibration'):
+        build_head(seen, seen_calibration=-1)
+
+
 def test_checkpoint_with_other_centroids_is_rejected():
     a = build_head(make_space(seed=0))
     b = build_head(make_space(seed=5))

@@ -48,6 +48,9 @@ in by config (``--cfg-options model.decode_head.test_property_space=all.npz
 model.decode_head.test_classes=[...] test_dataloader.dataset.metainfo.classes=[...]``; a list
 of files is concatenated; ``test_classes`` keeps a subset) or at run time with
 :func:`set_inference_categories`. ``num_classes``/``out_channels`` follow the inference bank.
+Generalised zero-shot (seen and unseen categories in one bank): trained categories score higher
+on everything, so ``seen_calibration=g`` subtracts ``g`` from their scores at inference only
+(calibrated stacking, Chao et al., ECCV 2016; 0 = off); pick ``g`` on held-out data.
 A checkpoint whose stored centroids differ from the configured space is refused on load, and
 ``PropertySpaceCheckHook`` compares every bank with the dataloaders' classes before training /
 testing starts.
@@ -200,6 +203,7 @@ class PropertyHead(BaseModule):
                  ignore_index: int = 255,
                  check_labels: bool = True,
                  loss_resolution: str = 'label',
+                 seen_calibration: float = 0.0,
                  init_cfg=None):
         super().__init__(init_cfg)
         if property_space is None:
@@ -216,6 +220,9 @@ class PropertyHead(BaseModule):
             raise ValueError(f"activation must be 'sigmoid', 'none' or 'auto', got {activation!r}")
         if temperature <= 0:
             raise ValueError('temperature must be > 0')
+        if seen_calibration < 0:
+            raise ValueError(f'seen_calibration must be >= 0, got {seen_calibration}')
+        self.seen_calibration = float(seen_calibration)
         if loss_resolution not in ('label', 'feature'):
             raise ValueError("loss_resolution must be 'label' or 'feature', "
                              f'got {loss_resolution!r}')
@@ -259,6 +266,7 @@ class PropertyHead(BaseModule):
         self.train_class_names = list(train_bank.class_names)
         self.train_source = train_bank.source
         self.register_buffer('test_vectors', torch.empty(0), persistent=False)
+        self.register_buffer('score_offsets', torch.empty(0), persistent=False)
         self.set_categories(test_bank)
 
     # ---------------------------------------------------------------- banks
@@ -284,6 +292,10 @@ class PropertyHead(BaseModule):
                     '`tools/gen_properties.py assign` on the training space')
         dev = self.train_vectors.device
         self.test_vectors = torch.from_numpy(bank.vectors.copy()).to(dev)
+        trained = set(self.train_class_names)
+        self.score_offsets = torch.tensor(
+            [-self.seen_calibration if c in trained else 0.0 for c in bank.class_names],
+            device=dev).view(1, -1, 1, 1)
         self.test_class_names = list(bank.class_names)
         self.test_source = bank.source
         self.num_classes = bank.num_classes
@@ -374,8 +386,9 @@ class PropertyHead(BaseModule):
         return self.predict_by_feat(self.forward(inputs), batch_img_metas)
 
     def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Property logits -> category scores of the inference bank, resized to the input."""
-        scores = self.category_scores(seg_logits)
+        """Property logits -> category scores of the inference bank (minus
+        ``seen_calibration`` for the trained categories), resized to the input."""
+        scores = self.category_scores(seg_logits) + self.score_offsets.to(seg_logits.dtype)
         meta = batch_img_metas[0]
         if isinstance(meta['img_shape'], torch.Size):
             size = meta['img_shape']
