@@ -27,13 +27,15 @@ def palette_for(n: int, meta_palette=None) -> np.ndarray:
 
 def property_names(space_path, k: int) -> list:
     """A readable name per property: its most representative description (if available)."""
+    from prolab_seg.properties import PropertySpace
     names = [f'property {i}' for i in range(k)]
+    if isinstance(space_path, (list, tuple)):
+        space_path = space_path[0]
+    if not isinstance(space_path, (str, os.PathLike)):
+        return names  # an in-memory bank: no descriptions to name the properties by
     try:
-        from prolab_seg.properties import PropertySpace
-        if isinstance(space_path, (list, tuple)):
-            space_path = space_path[0]
         s = PropertySpace.load(space_path)
-    except Exception:  # noqa: BLE001 (no descriptions stored: fall back to numbers)
+    except ValueError:  # a label-embedding bank, not a property space: no descriptions
         return names
     for i in range(min(k, s.num_properties)):
         idx = np.flatnonzero(s.text_cluster == i)
