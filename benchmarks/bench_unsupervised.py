@@ -221,7 +221,7 @@ def peak_rss_mb(fn: Callable[[], dict]) -> dict:
         f.write('5')
     rss, start = _status_mb('VmRSS'), time.perf_counter()
     out = fn()
-    return dict(out, wall_s=time.perf_counter() - start, peak_mb=_status_mb('VmHWM') - rss)
+    return dict(out, wall_s=time.perf_counter() - start, peak_mb=max(0.0, _status_mb('VmHWM') - rss))
 
 
 def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
