@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import re
 from typing import Any, Iterator
 
 import torch
@@ -53,10 +54,21 @@ def check_checkpoint(path: str, what: str = 'checkpoint') -> None:
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # truncated zip, wrong format, disallowed pickle content
-        raise CheckpointError(f'{what} {path} cannot be loaded ({type(e).__name__}: {e}); '
-                              'it is corrupted or not a torch checkpoint') from e
+        raise CheckpointError(f'{what} {path} cannot be loaded ({_load_failure(e)}); it is '
+                              'corrupted or not a torch checkpoint') from None
     if not isinstance(obj, dict):
         raise CheckpointError(f'{what} {path} holds a {type(obj).__name__}, not a state dict')
+
+
+def _load_failure(error: Exception) -> str:
+    """The cause in torch's load error, without its advice to load with ``weights_only=False``
+    (which would let the file run code)."""
+    text = str(error)
+    if 'WeightsUnpickler error:' in text:
+        text = text.split('WeightsUnpickler error:', 1)[1]
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), '')
+    kept = [s for s in re.split(r'(?<=[.;])\s+', line) if 'weights_only' not in s]
+    return f'{type(error).__name__}: ' + ' '.join(kept)
 
 
 def _pretrained_files(node: Any) -> Iterator[str]:

@@ -76,6 +76,19 @@ def load_segmentor(config: str, checkpoint: str, categories: str | None = None,
     return model, is_prolab
 
 
+def check_image(path: str) -> None:
+    """Raise ``FileNotFoundError``/``ValueError`` naming ``path`` unless it decodes fully."""
+    from PIL import Image
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ValueError(f'{path}: not a readable image ({e}); pass complete PNG or JPEG '
+                         'files') from None
+
+
 def segment_images(model: torch.nn.Module, is_prolab: bool, images: Sequence[str], out_dir: str,
                    top_k: int = 6) -> list[dict]:
     """Segment ``images`` and write, per image, into ``out_dir``:
@@ -84,7 +97,7 @@ def segment_images(model: torch.nn.Module, is_prolab: bool, images: Sequence[str
     ``<stem>.json`` (categories present with pixel share and, for ProLab, the properties that
     fired most on their pixels) and, for ProLab, ``<stem>_properties.png`` (input, prediction,
     strongest property per pixel, activation maps of the ``top_k`` most active properties).
-    Returns the per-image summaries.
+    Returns the per-image summaries. Every image is checked before anything is written.
     """
     from mmseg.apis.inference import _preprare_data
     from PIL import Image
@@ -95,11 +108,11 @@ def segment_images(model: torch.nn.Module, is_prolab: bool, images: Sequence[str
     if is_prolab:
         space = model.cfg.model.decode_head.property_space
         prop_names = property_names(space, model.decode_head.num_properties)
+    for path in images:
+        check_image(path)
     os.makedirs(out_dir, exist_ok=True)
     summaries = []
     for path in images:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'image not found: {path}')
         stem = osp.splitext(osp.basename(path))[0]
         data, _ = _preprare_data(path, model)
         with torch.no_grad():

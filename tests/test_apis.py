@@ -73,3 +73,12 @@ def test_local_pretrained_weights_load_into_the_backbone(tmp_path):
     model.init_weights()
     for name, value in source.backbone.state_dict().items():
         torch.testing.assert_close(model.backbone.state_dict()[name], value, msg=name)
+
+
+@pytest.mark.parametrize('content', [b'this is a text file\n', bytes(range(256)) * 8])
+def test_checkpoint_error_never_advises_weights_only_false(tmp_path, content):
+    bad = tmp_path / 'bad.pth'
+    bad.write_bytes(content)
+    with pytest.raises(apis.CheckpointError, match='bad.pth cannot be loaded') as e:
+        apis.check_checkpoint(str(bad))
+    assert 'weights_only' not in str(e.value) and len(str(e.value)) < 400

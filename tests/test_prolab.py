@@ -344,3 +344,60 @@ def test_segment_tool(tmp_path):
     summary = json.loads((out / 'img.json').read_text())
     assert set(summary['categories']) <= {'new0', 'new1', 'c0'}
     assert all('top_properties' in v for v in summary['categories'].values())
+
+
+def _segment_setup(tmp_path):
+    """A random ProLab model saved as config + checkpoint, and the segment tool module."""
+    import importlib.util
+    from pathlib import Path
+
+    from mmengine.config import Config
+    from prolab_seg.properties import PropertySpace
+    repo = Path(__file__).resolve().parents[1]
+    seen_p = str(PropertySpace(**make_space(C, seed=0)).save(tmp_path / 'seen.npz'))
+    cfg = Config(dict(
+        default_scope='mmseg',
+        model=dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
+            backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
+                          out_indices=(3, ), norm_cfg=dict(type='BN')),
+            decode_head=dict(type='PropertyHead', head=fcn(64), property_space=seen_p),
+            test_cfg=dict(mode='whole')),
+        test_pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]))
+    cfg.dump(str(tmp_path / 'cfg.py'))
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict(), meta=dict()),
+               tmp_path / 'ckpt.pth')
+    spec = importlib.util.spec_from_file_location('segment_tool', repo / 'tools' / 'segment.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool, [str(tmp_path / 'cfg.py'), str(tmp_path / 'ckpt.pth')], seen_p
+
+
+def test_segment_tool_bad_images_and_one_category_bank(tmp_path, capsys):
+    """A text file or a truncated PNG: short error naming it, nothing written; a one-category
+    inference bank labels every pixel with that category."""
+    from PIL import Image
+    tool, model_args, seen_p = _segment_setup(tmp_path)
+    img = tmp_path / 'img.png'
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)).save(img)
+    text = tmp_path / 'notes.png'
+    text.write_text('not an image\n')
+    cut = tmp_path / 'cut.png'
+    cut.write_bytes(img.read_bytes()[:200])
+    out = tmp_path / 'out'
+    for bad in (text, cut):
+        with pytest.raises(SystemExit) as e:
+            tool.main(model_args + [str(img), str(bad), '--out-dir', str(out)])
+        assert str(bad) in str(e.value.code) and 'not a readable image' in str(e.value.code)
+        assert not out.exists()                    # checked before anything is written
+    tool.main(model_args + [str(img), '--categories', seen_p, '--classes', 'c2',
+                            '--out-dir', str(out)])
+    labels = np.asarray(Image.open(out / 'img_labels.png'))
+    assert labels.shape == (32, 32) and (labels == 0).all()
+    assert 'c2 100%' in capsys.readouterr().out
+
+
+def test_wrapped_head_sampler_is_refused():
+    with pytest.raises(ValueError, match="sampler .*OHEMPixelSampler.*remove head.sampler"):
+        build_head(head=dict(fcn(), sampler=dict(type='OHEMPixelSampler', thresh=0.7)))

@@ -239,6 +239,10 @@ class PropertyHead(BaseModule):
         self.num_properties = train_bank.num_properties
 
         head = copy.deepcopy(dict(head))
+        if head.get('sampler') is not None:
+            raise ValueError(
+                f'PropertyHead: the wrapped head\'s sampler {head["sampler"]} is not supported '
+                '(the property loss weights every labelled pixel equally); remove head.sampler')
         head['num_classes'] = self.embed_dim
         head.pop('out_channels', None)
         head.setdefault('ignore_index', ignore_index)
@@ -251,7 +255,6 @@ class PropertyHead(BaseModule):
                 self.head.conv_seg.in_channels, torch.from_numpy(train_bank.centroids),
                 normalize_embedding=self.normalize_embedding)
         self.align_corners = self.head.align_corners
-        self.threshold = None
 
         if isinstance(loss_decode, dict):
             self.loss_decode = MODELS.build(loss_decode)
@@ -300,6 +303,9 @@ class PropertyHead(BaseModule):
         self.test_source = bank.source
         self.num_classes = bank.num_classes
         self.out_channels = bank.num_classes
+        # mmseg thresholds sigmoid(scores) when there is one output channel: with a threshold
+        # of 1 no pixel passes, so every pixel gets index 0, the bank's only category.
+        self.threshold = 1.0 if bank.num_classes == 1 else None
 
     # -------------------------------------------------------------- forward
     def forward(self, inputs) -> Tensor:
