@@ -11,6 +11,9 @@ with ``default``. Actions:
 * ``truncated``      -- content cut mid-string, ``finish_reason: "length"``
 * ``short``          -- valid JSON with only 3 sentences
 * ``bad_body``       -- HTTP 200 whose body is not JSON at all
+* ``prose_list``     -- prose, then the sentences as a fenced JSON *list*, then more prose
+* ``html``           -- HTTP 200, ``Content-Type: text/html``, an HTML page
+* ``choices_str``    -- HTTP 200 chat completion whose ``choices`` is a string
 """
 from __future__ import annotations
 
@@ -75,10 +78,11 @@ class ChatServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
-            def _send(self, code: int, body: bytes, headers: dict | None = None):
+            def _send(self, code: int, body: bytes, headers: dict | None = None,
+                      content_type: str = 'application/json'):
                 try:
                     self.send_response(code)
-                    self.send_header('Content-Type', 'application/json')
+                    self.send_header('Content-Type', content_type)
                     self.send_header('Content-Length', str(len(body)))
                     for k, v in (headers or {}).items():
                         self.send_header(k, v)
@@ -138,6 +142,18 @@ class ChatServer:
                     return self._send(200, self._completion(text[:len(text) // 2], 'length'))
                 if name == 'bad_body':
                     return self._send(200, b'<html>gateway error</html>')
+                if name == 'prose_list':
+                    fenced = json.dumps(sentences_for(category, server.num_sentences), indent=1)
+                    return self._send(200, self._completion(
+                        f'Sure! Here are descriptions of {category}:\n\n```json\n{fenced}\n```'
+                        '\n\nLet me know if you need more.'))
+                if name == 'html':
+                    return self._send(200, b'<!DOCTYPE html><html><body>Welcome to nginx!'
+                                      b'</body></html>', content_type='text/html')
+                if name == 'choices_str':
+                    body = json.loads(self._completion('unused'))
+                    body['choices'] = 'oops'
+                    return self._send(200, json.dumps(body).encode())
                 raise ValueError(f'unknown scripted action {action!r}')
 
         return Handler

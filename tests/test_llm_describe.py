@@ -40,7 +40,7 @@ def test_prompt_and_parse():
     assert '{"descriptions": [' in msgs[1]['content']
     good = json.dumps({'descriptions': sentences_for('x', 10)})
     assert parse_descriptions(f'```json\n{good}\n```', 'x') == sentences_for('x', 10)
-    for bad, msg in [('nope', 'not valid JSON'), ('[]', '"descriptions" key'),
+    for bad, msg in [('nope', 'no JSON list'), ('[]', 'no JSON list'),
                      (json.dumps({'descriptions': ['a'] * 12}), 'duplicates'),
                      (json.dumps({'descriptions': sentences_for('x', 25)}), 'has 25 sentences')]:
         with pytest.raises(InvalidAnswer, match=msg):

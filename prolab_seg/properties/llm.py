@@ -1,9 +1,12 @@
 """Describe categories with an OpenAI-compatible chat-completions server.
 
 One request per category with a fixed, versioned prompt (``PROMPT_VERSION``) asking for
-``{"descriptions": [10-20 sentences]}``. Transient faults (429, 408/409, 5xx, timeouts,
-connection errors) and malformed/short/truncated answers are retried with exponential backoff
-and a cap; other HTTP errors (400, 401, 404, ...) fail that category at once. Each finished
+``{"descriptions": [10-20 sentences]}``; answers are also accepted as a bare or fenced JSON
+list inside prose, or as numbered/bulleted lines. Transient faults (429, 408/409, 5xx,
+timeouts, connection errors) and malformed/short/truncated answers are retried with
+exponential backoff and a cap; other HTTP errors (400, 401, ...) fail that category at once.
+A 404 (wrong URL path) or a few connection failures in a row (circuit breaker: nothing
+listening) stop the whole run with an ``EndpointError`` naming the URL. Each finished
 category is written immediately to a resumable JSON cache (atomic replace), so an interrupted
 run loses nothing and a re-run only asks for what is missing. The API key is read from
 ``OPENAI_API_KEY`` and never logged or written.
@@ -57,6 +60,15 @@ class DescribeError(RuntimeError):
         super().__init__(f'{len(failures)} categories failed:\n{lines}')
 
 
+class BadResponse(InvalidAnswer):
+    """An HTTP 200 whose body is not a chat completion (HTML page, wrong ``choices``; retried)."""
+
+
+class EndpointError(RuntimeError):
+    """The server cannot serve this run at all (nothing listening, wrong URL path); the run
+    stops, finished categories are kept."""
+
+
 class _Cancelled(Exception):
     """Raised in a worker when the run is being interrupted."""
 
@@ -83,21 +95,59 @@ def build_messages(category: str, dataset: str | None = None) -> list[dict]:
     return [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': user}]
 
 
+_ITEM_LINE = re.compile(r'^\s*(?:\d+[.)]|[-*\u2022])\s+(\S.*?)\s*$', re.M)
+EXCERPT_CHARS = 200
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The first ``limit`` characters of ``text``, quoted (for error messages)."""
+    return repr(text[:limit]) + (' ...' if len(text) > limit else '')
+
+
+def _json_values(text: str):
+    """JSON values in ``text``: the whole text, then every object/list embedded in it
+    (fenced or not), in order of their opening bracket."""
+    decoder = json.JSONDecoder()
+    try:
+        yield json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    for m in re.finditer(r'[\[{]', text):
+        try:
+            yield decoder.raw_decode(text, m.start())[0]
+        except json.JSONDecodeError:
+            continue
+
+
+def _descriptions_of(value: object) -> object | None:
+    """The descriptions in a parsed JSON value: ``{"descriptions": X}`` -> X, a list of
+    strings -> itself; anything else -> None."""
+    if isinstance(value, dict) and 'descriptions' in value:
+        return value['descriptions']
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
 def parse_descriptions(content: str, category: str) -> list[str]:
-    """Parse ``{"descriptions": [...]}`` (optionally in a ```json fence) -> validated sentences.
+    """Parse a model's answer -> validated sentences.
+
+    Accepted, first match wins: a JSON object ``{"descriptions": [...]}`` or a bare JSON list
+    of strings, alone or anywhere in prose (fenced or not); else numbered or bulleted lines.
 
     Raises:
-        InvalidAnswer: not JSON, wrong shape, or not 10-20 distinct non-empty strings.
+        InvalidAnswer: nothing parseable (the message shows the first 200 characters
+            received), or not 10-20 distinct non-empty strings.
     """
-    text = re.sub(r'^\s*```(?:json)?\s*|\s*```\s*$', '', content or '')
+    text = content or ''
+    found = next((d for d in map(_descriptions_of, _json_values(text)) if d is not None), None)
+    if found is None:
+        found = _ITEM_LINE.findall(text) or None
+    if found is None:
+        raise InvalidAnswer('answer holds no JSON list, no {"descriptions": ...} object and no '
+                            f'numbered or bulleted lines; received {excerpt(text)}')
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InvalidAnswer(f'answer is not valid JSON ({e.msg} at char {e.pos})') from None
-    if not isinstance(data, dict) or 'descriptions' not in data:
-        raise InvalidAnswer('answer is not an object with a "descriptions" key')
-    try:
-        return validate_categories({category: data['descriptions']}, 'answer')[category]
+        return validate_categories({category: found}, 'answer')[category]
     except DescriptionsError as e:
         raise InvalidAnswer(str(e)) from None
 
@@ -139,6 +189,45 @@ class DescriptionCache:
                 {**self.header, 'categories': self._data}, indent=1, ensure_ascii=False) + '\n')
 
 
+class CircuitBreaker:
+    """Trips after ``limit`` consecutive connection failures, counted across categories."""
+
+    def __init__(self, limit: int = 3):
+        self.limit = limit
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    def failure(self) -> bool:
+        """Count a connection failure; True once the breaker has tripped."""
+        with self._lock:
+            self._failures += 1
+            return self._failures >= self.limit
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures = 0
+
+
+def _answer_content(resp: object) -> str:
+    """The message text of a chat completion, or ``BadResponse`` naming what came instead."""
+    if isinstance(resp, (str, bytes)):
+        text = resp.decode('utf-8', 'replace') if isinstance(resp, bytes) else resp
+        raise BadResponse(f'HTTP 200 but the body is not a chat completion: {excerpt(text)}; '
+                          'is --base-url an OpenAI-compatible endpoint (ending in /v1)?')
+    choices = getattr(resp, 'choices', None)
+    if not isinstance(choices, list) or not choices:
+        raise BadResponse(f'HTTP 200 but "choices" is {type(choices).__name__} '
+                          f'{excerpt(str(choices))}, not a non-empty list of choices')
+    message = getattr(choices[0], 'message', None)
+    content = getattr(message, 'content', None)
+    if not isinstance(content, str):
+        raise BadResponse(f'HTTP 200 but choices[0] has no message text: '
+                          f'{excerpt(str(choices[0]))}')
+    if getattr(choices[0], 'finish_reason', None) == 'length':
+        raise InvalidAnswer('answer truncated (finish_reason=length)')
+    return content
+
+
 def _retryable_status(code: int) -> bool:
     return code in (408, 409, 429) or code >= 500
 
@@ -152,8 +241,13 @@ def _retry_after(response) -> float | None:
 
 def _describe_one(client, category: str, *, model: str, dataset: str | None,
                   retry: RetryPolicy, temperature: float, json_mode: bool,
-                  stop: threading.Event) -> list[str]:
-    """Ask for one category until a valid answer or ``retry.max_attempts``; raise on failure."""
+                  stop: threading.Event, breaker: CircuitBreaker) -> list[str]:
+    """Ask for one category until a valid answer or ``retry.max_attempts``.
+
+    Raises:
+        DescribeError: this category failed.
+        EndpointError: the breaker tripped or the URL path is wrong (the run must stop).
+    """
     import openai
 
     extra = {'response_format': {'type': 'json_object'}} if json_mode else {}
@@ -166,15 +260,16 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
             resp = client.chat.completions.create(
                 model=model, messages=build_messages(category, dataset),
                 temperature=temperature, **extra)
-            choices = getattr(resp, 'choices', None)
-            if not choices:
-                raise InvalidAnswer('response has no choices')
-            if choices[0].finish_reason == 'length':
-                raise InvalidAnswer('answer truncated (finish_reason=length)')
-            return parse_descriptions(choices[0].message.content, category)
+            breaker.success()
+            return parse_descriptions(_answer_content(resp), category)
         except InvalidAnswer as e:
             last = str(e)
         except openai.APIStatusError as e:
+            breaker.success()
+            if e.status_code == 404:
+                raise EndpointError(f'{e.request.url} answered 404 Not Found: the URL path is '
+                                    'wrong; --base-url must be the API root that serves '
+                                    '/chat/completions, e.g. http://127.0.0.1:8000/v1') from None
             if not _retryable_status(e.status_code):
                 raise DescribeError({category: f'HTTP {e.status_code} (not retried): '
                                                f'{e.message}'}) from None
@@ -183,6 +278,11 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
             last = 'request timed out'
         except openai.APIConnectionError as e:
             last = f'connection error ({e.__cause__ or e})'
+            if breaker.failure():
+                raise EndpointError(
+                    f'cannot connect to {client.base_url} ({breaker.limit} connection failures '
+                    f'in a row; last: {e.__cause__ or e}); start the server or fix '
+                    '--base-url') from None
         except openai.APIResponseValidationError as e:
             last = f'malformed response ({e.message})'
         except json.JSONDecodeError:
@@ -201,7 +301,7 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
                         dataset: str | None = None, cache: str | os.PathLike | None = None,
                         concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
                         timeout: float = 60.0, temperature: float = 0.7,
-                        json_mode: bool = True,
+                        json_mode: bool = True, breaker_limit: int = 3,
                         on_done: Callable[[str, bool], None] | None = None
                         ) -> dict[str, list[str]]:
     """Describe ``categories`` with the chat model -> ``{category: [10-20 sentences]}``.
@@ -216,12 +316,18 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         retry: backoff policy for faults and invalid answers.
         timeout: per-request timeout (s).
         json_mode: send ``response_format={"type": "json_object"}``.
+        breaker_limit: consecutive connection failures (any categories) that stop the run.
         on_done: called ``(category, ok)`` in the calling thread after each category.
     Raises:
         DescribeError: some categories failed (the others are kept in ``cache``).
+        EndpointError: no server at ``base_url`` or a wrong URL path (finished ones are kept).
         KeyError: ``OPENAI_API_KEY`` is not set.
+        ValueError: ``concurrency`` < 1.
     """
     import openai
+
+    if concurrency < 1:
+        raise ValueError(f'concurrency must be at least 1, got {concurrency}')
 
     if 'OPENAI_API_KEY' not in os.environ:
         raise KeyError('set OPENAI_API_KEY (any value for servers without authentication)')
@@ -234,15 +340,17 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         client = openai.OpenAI(base_url=base_url, api_key=os.environ['OPENAI_API_KEY'],
                                max_retries=0, timeout=timeout)
         stop = threading.Event()
+        breaker = CircuitBreaker(breaker_limit)
 
         def work(name: str) -> list[str]:
             sentences = _describe_one(client, name, model=model, dataset=dataset, retry=retry,
-                                      temperature=temperature, json_mode=json_mode, stop=stop)
+                                      temperature=temperature, json_mode=json_mode, stop=stop,
+                                      breaker=breaker)
             if store is not None:
                 store.put(name, sentences)
             return sentences
 
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
             futures = {pool.submit(work, n): n for n in todo}
             try:
                 for fut in as_completed(futures):

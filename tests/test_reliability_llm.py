@@ -1,0 +1,180 @@
+"""LLM answers as real servers give them: prose-wrapped lists, bad 200 bodies, dead servers."""
+import json
+import multiprocessing
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chat_server import ChatServer, sentences_for
+from prolab_seg.properties import dataset_class_names
+from prolab_seg.properties.llm import (DescribeError, EndpointError, InvalidAnswer, RetryPolicy,
+                                       describe_categories, parse_descriptions)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / 'tools'))
+import gen_properties  # noqa: E402
+
+KEY = 'sk-test-SECRET-0123456789'
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv('OPENAI_API_KEY', KEY)
+
+
+def free_port() -> int:
+    """A port with nothing listening on it."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------- the parser, property-based
+WORD = st.text(alphabet='abcdefghijklmnopqrstuvwxyz', min_size=1, max_size=8)
+SENTENCES = st.lists(st.lists(WORD, min_size=2, max_size=6).map(
+    lambda w: ' '.join(w).capitalize() + '.'), min_size=10, max_size=20,
+    unique_by=lambda s: s.casefold())
+PROSE = st.lists(st.text(alphabet='abcdefghijklmnopqrstuvwxyz ,.!:', max_size=40),
+                 max_size=3).map('\n'.join)
+
+
+def wrap(sentences: list[str], form: str) -> str:
+    listing = json.dumps(sentences, indent=1)
+    return {
+        'object': json.dumps({'descriptions': sentences}),
+        'bare_list': listing,
+        'fenced_list': f'```json\n{listing}\n```',
+        'fenced_object': f'```\n{json.dumps({"descriptions": sentences})}\n```',
+        'numbered': '\n'.join(f'{i + 1}. {s}' for i, s in enumerate(sentences)),
+        'bulleted': '\n'.join(f'{"-*"[i % 2]} {s}' for i, s in enumerate(sentences)),
+    }[form]
+
+
+@settings(max_examples=150, deadline=None)
+@given(SENTENCES, PROSE, PROSE, st.sampled_from(
+    ['object', 'bare_list', 'fenced_list', 'fenced_object', 'numbered', 'bulleted']))
+def test_parser_finds_the_sentences_wherever_they_are(sentences, before, after, form):
+    answer = f'{before}\n{wrap(sentences, form)}\n{after}'
+    assert parse_descriptions(answer, 'x') == sentences
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet='abcdefghijklmnopqrstuvwxyz ,.!:\n', max_size=400))
+def test_parser_error_shows_what_was_received(prose):
+    with pytest.raises(InvalidAnswer) as e:
+        parse_descriptions(prose, 'x')
+    assert 'received ' + repr(prose[:200]) in str(e.value)
+
+
+# ------------------------------------------------------------- the client and the CLI
+def test_prose_wrapped_fenced_lists_are_accepted():
+    names = [f'cat{i}' for i in range(5)]
+    with ChatServer(default='prose_list') as server:
+        out = describe_categories(names, 'm', base_url=server.base_url, retry=FAST)
+    assert out == {n: sentences_for(n, 12) for n in names}
+    assert set(server.counts.values()) == {1}
+
+
+def test_bad_200_answers_fail_only_their_category(tmp_path):
+    cache = tmp_path / 'c.json'
+    names = ['ok0', 'html', 'choices', 'ok1']
+    script = {'html': ['html'] * 3, 'choices': ['choices_str'] * 3}
+    with ChatServer(script) as server:
+        with pytest.raises(DescribeError) as e:
+            describe_categories(names, 'm', base_url=server.base_url, retry=FAST, cache=cache)
+    fails = e.value.failures
+    assert set(fails) == {'html', 'choices'}
+    assert 'body is not a chat completion' in fails['html'] and 'nginx' in fails['html']
+    assert '"choices" is str' in fails['choices']
+    assert set(json.loads(cache.read_text())['categories']) == {'ok0', 'ok1'}
+
+
+def describe_argv(tmp_path, base_url, *extra):
+    classes = tmp_path / 'classes.txt'
+    classes.write_text('sky\nroad\nwall\n')
+    return ['describe', '--dataset', 'toy', '--classes', str(classes), '--out',
+            str(tmp_path / 'toy.json'), '--model', 'm', '--base-delay', '0.01',
+            '--base-url', base_url, *extra]
+
+
+def test_no_server_trips_the_breaker_fast(tmp_path, capsys):
+    url = f'http://127.0.0.1:{free_port()}/v1'
+    t0 = time.monotonic()
+    assert gen_properties.main(describe_argv(tmp_path, url, '--concurrency', '1')) == 1
+    assert time.monotonic() - t0 < 10
+    err = capsys.readouterr().err
+    assert f'cannot connect to {url}' in err and '3 connection failures in a row' in err
+    assert 'start the server or fix --base-url' in err and 'Traceback' not in err
+    assert 'no category was finished' in err and 'saved in' not in err
+    assert not list(tmp_path.glob('toy.json*'))
+
+
+def test_wrong_url_path_says_so(tmp_path, capsys):
+    with ChatServer() as server:
+        root = server.base_url[:-len('/v1')]
+        assert gen_properties.main(describe_argv(tmp_path, root)) == 1
+    err = capsys.readouterr().err
+    assert f'{root}/chat/completions answered 404' in err and 'URL path is wrong' in err
+    assert 're-run the same command' not in err
+    assert sum(server.counts.values()) <= 3                 # the run stopped at once
+
+
+def test_interrupt_without_cache_claims_nothing(tmp_path, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr('prolab_seg.properties.llm.describe_categories', interrupt)
+    assert gen_properties.main(describe_argv(tmp_path, 'http://127.0.0.1:9/v1')) == 130
+    err = capsys.readouterr().err
+    assert 'interrupted; no category was finished' in err and 'saved in' not in err
+
+
+@pytest.mark.parametrize('flag', ['--concurrency', '--max-attempts'])
+@pytest.mark.parametrize('value', ['0', '-2'])
+def test_non_positive_counts_are_refused(tmp_path, capsys, flag, value):
+    with pytest.raises(SystemExit) as e:
+        gen_properties.main(describe_argv(tmp_path, 'http://127.0.0.1:9/v1', flag, value))
+    assert e.value.code == 2
+    assert f'{flag}: must be at least 1' in capsys.readouterr().err
+    with pytest.raises(ValueError, match='concurrency must be at least 1'):
+        describe_categories(['x'], 'm', base_url='http://127.0.0.1:9/v1', concurrency=0)
+
+
+# ------------------------------------------------------------- ADE20K through a bad server
+ADE = dataset_class_names('ade20k')
+FAULTS = [['429', 'ok'], ['500', 'prose_list'], ['truncated', '503', 'ok'], ['prose_list'],
+          ['truncated', 'prose_list'], ['slow:0.3', 'ok']]
+
+
+def _describe_ade(base_url, cache):
+    os.environ['OPENAI_API_KEY'] = KEY
+    describe_categories(ADE, 'm', base_url=base_url, cache=cache, concurrency=8,
+                        retry=RetryPolicy(6, 0.01, 0.05), timeout=30)
+
+
+def test_all_ade20k_categories_survive_faults_and_kill(tmp_path):
+    cache = tmp_path / 'ade.cache.json'
+    script = {n: list(FAULTS[i % len(FAULTS)]) for i, n in enumerate(ADE)}
+    with ChatServer(script) as server:
+        proc = multiprocessing.get_context('fork').Process(
+            target=_describe_ade, args=(server.base_url, str(cache)))
+        proc.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+                cache.exists() and len(json.loads(cache.read_text())['categories']) >= 40):
+            time.sleep(0.02)
+        proc.kill()
+        proc.join()
+        assert proc.exitcode == -9
+        saved = set(json.loads(cache.read_text())['categories'])
+        assert 40 <= len(saved) < len(ADE)
+        out = describe_categories(ADE, 'm', base_url=server.base_url, cache=cache,
+                                  concurrency=8, retry=RetryPolicy(6, 0.01, 0.05), timeout=30)
+    assert out == {n: sentences_for(n, 12) for n in ADE} and list(out) == ADE
+    assert set(json.loads(cache.read_text())['categories']) == set(ADE)
