@@ -98,6 +98,16 @@ def test_mismatched_space_fails_before_training(property_world_root, spaces, tmp
     assert not list(tmp_path.glob('iter_*.pth'))
 
 
+def test_dataloader_build_error_is_not_swallowed(property_world_root, spaces, tmp_path):
+    """PropertySpaceCheckHook reads only built loops: a broken val set fails with its own
+    error, naming the folder."""
+    missing = tmp_path / 'no_such_data'
+    cfg = apis.load_config(PROLAB, options(property_world_root, tmp_path / 'w', spaces, **{
+        'val_dataloader.dataset.data_root': str(missing)}), str(tmp_path / 'w'))
+    with pytest.raises(FileNotFoundError, match='no_such_data'):
+        apis.train(cfg)
+
+
 @HOOKS.register_module(force=True)
 class _KillAtIter(Hook):
     """Simulates a kill: raises before the given (0-based) iteration."""
@@ -132,6 +142,48 @@ def test_resume_after_kill_is_identical(property_world_root, spaces, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_is_identical_when_checkpoint_and_validation_coincide(property_world_root,
+                                                                      spaces, tmp_path):
+    """mmseg's usual schedule: the resumed checkpoint was written at a validating iteration."""
+    def cfg_for(work, kill=None):
+        cfg = apis.load_config(PROLAB, options(property_world_root, work, spaces, iters=6,
+                                               ckpt=3, **{'train_cfg.val_interval': 3}),
+                               str(work))
+        if kill is not None:
+            cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='_KillAtIter', at=kill)]
+        return cfg
+
+    apis.train(cfg_for(tmp_path / 'a'))
+    with pytest.raises(KeyboardInterrupt):
+        apis.train(cfg_for(tmp_path / 'b', kill=4))  # validated at iter 3, then killed
+    apis.train(cfg_for(tmp_path / 'b'), resume=True)
+    a, b = _weights(tmp_path / 'a' / 'iter_6.pth'), _weights(tmp_path / 'b' / 'iter_6.pth')
+    assert [k for k in a if not torch.equal(a[k], b[k])] == []
+
+
+def test_rng_states_from_a_device_checkpoint_are_restored_on_cpu(tmp_path, monkeypatch):
+    """States loaded with a non-CPU map_location are not CPU ByteTensors (set_rng_state raised
+    'RNG state must be a torch.ByteTensor' on a GPU); without CUDA the same path is exercised
+    with states mapped to another tensor type, and a stand-in for CUDA's RNG."""
+    from prolab_seg.models.prolab.hooks import ResumeRNGHook
+    stored = torch.get_rng_state()
+    expected = torch.rand(3)
+    torch.save({'rng_state': {'torch': stored, 'cuda': [stored, stored]}}, tmp_path / 'c.pth')
+    ckpt = torch.load(tmp_path / 'c.pth', map_location='cpu', weights_only=True)
+    state = ckpt['rng_state']
+    state['torch'] = state['torch'].long()
+    state['cuda'] = [t.long() for t in state['cuda']]
+    got = []
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'set_rng_state_all', got.extend)
+    hook = ResumeRNGHook()
+    hook.after_load_checkpoint(None, ckpt)
+    hook.before_train_iter(None, 0)
+    assert torch.equal(torch.rand(3), expected)
+    assert len(got) == 2 and all(t.dtype == torch.uint8 and t.device.type == 'cpu' and
+                                 torch.equal(t, stored) for t in got)
 
 
 @pytest.mark.slow

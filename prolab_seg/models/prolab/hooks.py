@@ -1,5 +1,6 @@
 """``PropertySpaceCheckHook``: fail before the first iteration when the property space(s) in the
-model do not match the dataset classes of the train / val / test dataloaders."""
+model do not match the dataset classes of the train / val / test dataloaders.
+``ResumeRNGHook``: bit-identical ``--resume`` (torch RNG state in checkpoints)."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
@@ -55,14 +56,11 @@ class PropertySpaceCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def _check(self, runner, loader_attr, which):
-        try:
-            loader = getattr(runner, loader_attr)
-        except Exception:  # noqa: BLE001 (loop not configured)
+    def _check(self, runner, which):
+        loop = getattr(runner, f'_{which}_loop', None)
+        if loop is None or isinstance(loop, dict):  # not configured / not built yet
             return
-        if loader is None or isinstance(loader, dict):
-            return
-        classes = _dataset_classes(loader)
+        classes = _dataset_classes(loop.dataloader)
         for name, head in _property_heads(runner.model):
             if which == 'train':
                 _compare('training', head.train_class_names, classes, head.train_source)
@@ -70,16 +68,36 @@ class PropertySpaceCheckHook(Hook):
                 _compare('inference', head.test_class_names, classes, head.test_source)
 
     def before_train(self, runner) -> None:
-        self._check(runner, 'train_dataloader', 'train')
-        val_loop = getattr(runner, '_val_loop', None)
-        if val_loop is not None and not isinstance(val_loop, dict):
-            self._check(runner, 'val_dataloader', 'val')
+        self._check(runner, 'train')
+        self._check(runner, 'val')
 
     def before_val(self, runner) -> None:
-        self._check(runner, 'val_dataloader', 'val')
+        self._check(runner, 'val')
 
     def before_test(self, runner) -> None:
-        self._check(runner, 'test_dataloader', 'test')
+        self._check(runner, 'test')
+
+
+def cpu_rng_state(state):
+    """An RNG state as ``set_rng_state`` needs it: a CPU ``ByteTensor`` (a checkpoint loaded with
+    a GPU ``map_location`` holds CUDA tensors)."""
+    import torch
+    return state.detach().to(device='cpu', dtype=torch.uint8)
+
+
+def _rng_states() -> dict:
+    import torch
+    state = dict(torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_states(state: dict) -> None:
+    import torch
+    torch.set_rng_state(cpu_rng_state(state['torch']))
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([cpu_rng_state(s) for s in state['cuda']])
 
 
 @HOOKS.register_module()
@@ -90,7 +108,9 @@ class ResumeRNGHook(Hook):
     dataloader up to that iteration (so sampler order and the pipeline's numpy randomness follow
     the same sequence), but it does not restore torch's global RNG, which dropout consumes in
     every forward pass that the replay skips. This hook stores the torch (and CUDA) RNG state in
-    each checkpoint and restores it just before the first resumed iteration. (numpy / python RNG
+    each checkpoint and restores it just before the first resumed iteration. Validation runs
+    with its own copy of the RNG (restored after it), so a checkpoint written at an iteration
+    that also validates holds the state the next training iteration sees. (numpy / python RNG
     states are deliberately *not* restored: the dataloader replay already reproduces them.)
     """
 
@@ -98,22 +118,21 @@ class ResumeRNGHook(Hook):
 
     def __init__(self):
         self._pending = None
+        self._before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        import torch
-        state = dict(torch=torch.get_rng_state())
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state['cuda'] = torch.cuda.get_rng_state_all()
-        checkpoint['rng_state'] = state
+        checkpoint['rng_state'] = _rng_states()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._pending = checkpoint.get('rng_state')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        if self._pending is None:
-            return
-        import torch
-        torch.set_rng_state(self._pending['torch'].cpu())
-        if 'cuda' in self._pending and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(self._pending['cuda'])
-        self._pending = None
+        if self._pending is not None:
+            _set_rng_states(self._pending)
+            self._pending = None
+
+    def before_val(self, runner) -> None:
+        self._before_val = _rng_states()
+
+    def after_val(self, runner) -> None:
+        _set_rng_states(self._before_val)
