@@ -14,6 +14,7 @@ with ``default``. Actions:
 * ``prose_list``     -- prose, then the sentences as a fenced JSON *list*, then more prose
 * ``html``           -- HTTP 200, ``Content-Type: text/html``, an HTML page
 * ``choices_str``    -- HTTP 200 chat completion whose ``choices`` is a string
+* ``facets``         -- prolab-v2 answer: ``facet_sentences_for(category)`` in prose
 """
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 def sentences_for(category: str, n: int) -> list[str]:
     """The sentences the server answers for ``category``."""
     return [f'A {category} has test property number {i}.' for i in range(n)]
+
+
+def facet_sentences_for(category: str) -> dict[str, list[str]]:
+    """The prolab-v2 answer for ``category``: 12 name-free sentences over three facets."""
+    return {facet: [f'It has {facet} number {i} ({len(category)} letters).' for i in range(4)]
+            for facet in ('shape', 'color', 'texture')}
 
 
 class ChatServer:
@@ -147,6 +154,9 @@ class ChatServer:
                     return self._send(200, self._completion(
                         f'Sure! Here are descriptions of {category}:\n\n```json\n{fenced}\n```'
                         '\n\nLet me know if you need more.'))
+                if name == 'facets':
+                    answer = json.dumps({'descriptions': facet_sentences_for(category)})
+                    return self._send(200, self._completion(f'Here you go:\n{answer}'))
                 if name == 'html':
                     return self._send(200, b'<!DOCTYPE html><html><body>Welcome to nginx!'
                                       b'</body></html>', content_type='text/html')

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat_server import ChatServer, sentences_for
+from chat_server import ChatServer, facet_sentences_for, sentences_for
 from prolab_seg.properties import dataset_class_names
-from prolab_seg.properties.llm import (DescribeError, EndpointError, InvalidAnswer, RetryPolicy,
-                                       describe_categories, parse_descriptions)
+from prolab_seg.properties.llm import (FACETS, DescribeError, InvalidAnswer, RetryPolicy,
+                                       build_messages, describe_categories, parse_descriptions)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tools'))
@@ -178,3 +178,40 @@ def test_all_ade20k_categories_survive_faults_and_kill(tmp_path):
                                   concurrency=8, retry=RetryPolicy(6, 0.01, 0.05), timeout=30)
     assert out == {n: sentences_for(n, 12) for n in ADE} and list(out) == ADE
     assert set(json.loads(cache.read_text())['categories']) == set(ADE)
+
+
+# ------------------------------------------------------------- prolab-v2 (facets, name-free)
+def test_prompt_v2_asks_for_name_free_facets():
+    user = build_messages('traffic light', 'cityscapes', 'prolab-v2')[1]['content']
+    assert 'Category: "traffic light"' in user and 'Never mention the category name' in user
+    assert all(f'"{facet}"' in user for facet in FACETS)
+    assert build_messages('x')[1]['content'] != build_messages('x', None, 'prolab-v2')[1]['content']
+    with pytest.raises(ValueError, match="unknown prompt version 'v3'"):
+        build_messages('x', None, 'v3')
+
+
+def test_parse_v2_returns_facets_and_refuses_named_sentences():
+    answer = {'descriptions': facet_sentences_for('kite')}
+    assert parse_descriptions(f'ok:\n```json\n{json.dumps(answer)}\n```', 'kite',
+                              'prolab-v2') == facet_sentences_for('kite')
+    named = {'shape': [f'A kite is shape {i}.' for i in range(10)]}
+    with pytest.raises(InvalidAnswer, match='10 sentences name the category'):
+        parse_descriptions(json.dumps({'descriptions': named}), 'kite', 'prolab-v2')
+    with pytest.raises(InvalidAnswer, match='with facets'):
+        parse_descriptions(json.dumps({'descriptions': {'smell': ['x'] * 10}}), 'kite',
+                           'prolab-v2')
+    with pytest.raises(InvalidAnswer, match='expected 10-20'):
+        parse_descriptions(json.dumps({'descriptions': {'shape': ['It is round.']}}), 'kite',
+                           'prolab-v2')
+
+
+def test_describe_v2_through_the_server(tmp_path):
+    names = ['sky', 'road']
+    cache = tmp_path / 'c.json'
+    with ChatServer({'road': ['ok']}, default='facets') as server:
+        out = describe_categories(names, 'm', base_url=server.base_url, retry=FAST,
+                                  cache=cache, prompt_version='prolab-v2')
+    assert out == {n: facet_sentences_for(n) for n in names}
+    assert server.counts['road'] == 2                      # the v1-shaped answer was retried
+    saved = json.loads(cache.read_text())
+    assert saved['prompt_version'] == 'prolab-v2' and saved['categories'] == out

@@ -63,8 +63,8 @@ def cmd_describe(args) -> int:
     from tqdm import tqdm
 
     from prolab_seg.properties import DescriptionSet, dataset_class_names, save_descriptions
-    from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, EndpointError,
-                                           RetryPolicy, describe_categories)
+    from prolab_seg.properties.llm import (DescribeError, EndpointError, RetryPolicy,
+                                           describe_categories)
     if args.classes:
         text = Path(args.classes).read_text(encoding='utf-8')
         names = json.loads(text) if args.classes.endswith('.json') else [
@@ -79,6 +79,7 @@ def cmd_describe(args) -> int:
                 names, args.model, base_url=args.base_url, dataset=args.dataset, cache=cache,
                 concurrency=args.concurrency, retry=retry, timeout=args.timeout,
                 temperature=args.temperature, json_mode=not args.no_json_mode,
+                prompt_version=args.prompt_version,
                 on_done=lambda name, ok: bar.update(1))
         except DescribeError as e:
             bar.close()
@@ -92,7 +93,8 @@ def cmd_describe(args) -> int:
             bar.close()
             print(f'interrupted; {_saved_note(cache)}', file=sys.stderr)
             return 130
-    save_descriptions(args.out, DescriptionSet(result, args.dataset, args.model, PROMPT_VERSION))
+    save_descriptions(args.out, DescriptionSet(result, args.dataset, args.model,
+                                               args.prompt_version))
     print(f'wrote {args.out} ({len(result)} categories, '
           f'{sum(map(len, result.values()))} descriptions)')
     return 0
@@ -166,6 +168,7 @@ def cmd_assign(args) -> int:
 
 
 def parse_args(argv=None):
+    from prolab_seg.properties.llm import PROMPT_VERSION, PROMPT_VERSIONS
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n\n', 1)[1])
@@ -185,6 +188,9 @@ def parse_args(argv=None):
     d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
     d.add_argument('--timeout', type=float, default=60.0, help='per request (s)')
     d.add_argument('--temperature', type=float, default=0.7)
+    d.add_argument('--prompt-version', choices=PROMPT_VERSIONS, default=PROMPT_VERSION,
+                   help='prolab-v1: sentences naming the category; prolab-v2: visual, '
+                   'name-free sentences grouped by facet (shape, color, texture, parts, context)')
     d.add_argument('--no-json-mode', action='store_true',
                    help='do not send response_format=json_object (servers without it)')
     d.set_defaults(func=cmd_describe)

@@ -1,8 +1,9 @@
 """Describe categories with an OpenAI-compatible chat-completions server.
 
-One request per category with a fixed, versioned prompt (``PROMPT_VERSION``) asking for
-``{"descriptions": [10-20 sentences]}``; answers are also accepted as a bare or fenced JSON
-list inside prose, or as numbered/bulleted lines. Transient faults (429, 408/409, 5xx,
+One request per category with a fixed, versioned prompt (``PROMPT_VERSION``, the default, asks
+for ``{"descriptions": [10-20 sentences]}``; ``prolab-v2`` for visual, name-free sentences
+grouped by facet, ``{"descriptions": {"shape": [...], ...}}``); prolab-v1 answers are also
+accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines. Transient faults (429, 408/409, 5xx,
 timeouts, connection errors) and malformed/short/truncated answers are retried with
 exponential backoff and a cap; other HTTP errors (400, 401, ...) fail that category at once.
 A 404 (wrong URL path) or a few connection failures in a row (circuit breaker: nothing
@@ -30,6 +31,10 @@ from .files import atomic_write_text
 log = logging.getLogger(__name__)
 
 PROMPT_VERSION = 'prolab-v1'
+PROMPT_VERSIONS = ('prolab-v1', 'prolab-v2')
+# ProLab's description facets (prolab-v2). TODO: import from .descriptions once it exports
+# FACETS (dict-valued categories, issue 9).
+FACETS = ('shape', 'color', 'texture', 'parts', 'context')
 CACHE_FORMAT = 'prolab-seg/describe-cache@1'
 
 SYSTEM_PROMPT = (
@@ -45,6 +50,17 @@ covering its colour, texture, shape, size and material, where it is usually foun
 and its use. Start each sentence with the category name (e.g. "A {name} is ..."). Avoid \
 statements that would fit any category.
 Answer only with JSON of the form {{"descriptions": ["sentence", "sentence", ...]}}."""
+
+USER_PROMPT_V2 = """Describe how the visual category below looks in photographs{context}.
+Category: {category}
+
+Write {min_count} to {max_count} short sentences in all, each stating exactly one visual \
+property, grouped by facet: shape (form, outline, size), color (colours, materials), texture \
+(surface, pattern), parts (visible components) and context (where it appears, what surrounds \
+it). Never mention the category name or a synonym of it: write "It ..." instead. State only \
+what can be seen; no uses, history or sounds.
+Answer only with JSON of the form {{"descriptions": {{"shape": ["sentence", ...], \
+"color": [...], "texture": [...], "parts": [...], "context": [...]}}}}."""
 
 
 class InvalidAnswer(ValueError):
@@ -87,10 +103,19 @@ class RetryPolicy:
         return min(self.max_delay, max(0.0, wanted))
 
 
-def build_messages(category: str, dataset: str | None = None) -> list[dict]:
-    """Chat messages of prompt ``PROMPT_VERSION`` for one category."""
+def check_prompt_version(version: str) -> None:
+    """``ValueError`` unless ``version`` is one of ``PROMPT_VERSIONS``."""
+    if version not in PROMPT_VERSIONS:
+        raise ValueError(f'unknown prompt version {version!r}; known: {list(PROMPT_VERSIONS)}')
+
+
+def build_messages(category: str, dataset: str | None = None,
+                   prompt_version: str = PROMPT_VERSION) -> list[dict]:
+    """Chat messages of ``prompt_version`` (one of ``PROMPT_VERSIONS``) for one category."""
+    check_prompt_version(prompt_version)
     context = f' (from the {dataset} dataset)' if dataset else ''
-    user = USER_PROMPT.format(context=context, category=json.dumps(category), name=category,
+    template = USER_PROMPT if prompt_version == 'prolab-v1' else USER_PROMPT_V2
+    user = template.format(context=context, category=json.dumps(category), name=category,
                               min_count=MIN_DESCRIPTIONS, max_count=MAX_DESCRIPTIONS)
     return [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': user}]
 
@@ -129,8 +154,29 @@ def _descriptions_of(value: object) -> object | None:
     return None
 
 
-def parse_descriptions(content: str, category: str) -> list[str]:
-    """Parse a model's answer -> validated sentences.
+def _facet_sentences(found: object, category: str) -> dict[str, list[str]]:
+    """Check a prolab-v2 ``{facet: [sentences]}`` answer: known facets, 10-20 distinct
+    sentences in all, none naming the category."""
+    if not isinstance(found, dict) or not found or not set(found) <= set(FACETS):
+        raise InvalidAnswer(f'expected {{"descriptions": {{facet: [sentences]}}}} with facets '
+                            f'{list(FACETS)}; received {excerpt(json.dumps(found))}')
+    if not all(isinstance(v, list) for v in found.values()):
+        raise InvalidAnswer('every facet must hold a list of sentences')
+    flat = [s for facet in found.values() for s in facet]
+    try:
+        validate_categories({category: flat}, 'answer')
+    except DescriptionsError as e:
+        raise InvalidAnswer(str(e)) from None
+    name = re.compile(rf'\b{re.escape(category.strip())}s?\b', re.I)
+    named = [s for s in flat if name.search(s)]
+    if named:
+        raise InvalidAnswer(f'{len(named)} sentences name the category, e.g. {named[0]!r}')
+    return {facet: [s.strip() for s in found[facet]] for facet in FACETS if found.get(facet)}
+
+
+def parse_descriptions(content: str, category: str, prompt_version: str = PROMPT_VERSION
+                       ) -> list[str] | dict[str, list[str]]:
+    """Parse a model's answer -> validated sentences (prolab-v2: ``{facet: [sentences]}``).
 
     Accepted, first match wins: a JSON object ``{"descriptions": [...]}`` or a bare JSON list
     of strings, alone or anywhere in prose (fenced or not); else numbered or bulleted lines.
@@ -140,6 +186,13 @@ def parse_descriptions(content: str, category: str) -> list[str]:
             received), or not 10-20 distinct non-empty strings.
     """
     text = content or ''
+    if prompt_version == 'prolab-v2':
+        found = next((v['descriptions'] for v in _json_values(text)
+                      if isinstance(v, dict) and 'descriptions' in v), None)
+        if found is None:
+            raise InvalidAnswer('answer holds no {"descriptions": {facet: [...]}} object; '
+                                f'received {excerpt(text)}')
+        return _facet_sentences(found, category)
     found = next((d for d in map(_descriptions_of, _json_values(text)) if d is not None), None)
     if found is None:
         found = _ITEM_LINE.findall(text) or None
@@ -241,7 +294,8 @@ def _retry_after(response) -> float | None:
 
 def _describe_one(client, category: str, *, model: str, dataset: str | None,
                   retry: RetryPolicy, temperature: float, json_mode: bool,
-                  stop: threading.Event, breaker: CircuitBreaker) -> list[str]:
+                  stop: threading.Event, breaker: CircuitBreaker,
+                  prompt_version: str = PROMPT_VERSION) -> list[str] | dict[str, list[str]]:
     """Ask for one category until a valid answer or ``retry.max_attempts``.
 
     Raises:
@@ -258,10 +312,10 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
         retry_after = None
         try:
             resp = client.chat.completions.create(
-                model=model, messages=build_messages(category, dataset),
+                model=model, messages=build_messages(category, dataset, prompt_version),
                 temperature=temperature, **extra)
             breaker.success()
-            return parse_descriptions(_answer_content(resp), category)
+            return parse_descriptions(_answer_content(resp), category, prompt_version)
         except InvalidAnswer as e:
             last = str(e)
         except openai.APIStatusError as e:
@@ -302,9 +356,11 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
                         concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
                         timeout: float = 60.0, temperature: float = 0.7,
                         json_mode: bool = True, breaker_limit: int = 3,
+                        prompt_version: str = PROMPT_VERSION,
                         on_done: Callable[[str, bool], None] | None = None
-                        ) -> dict[str, list[str]]:
-    """Describe ``categories`` with the chat model -> ``{category: [10-20 sentences]}``.
+                        ) -> dict[str, list[str] | dict[str, list[str]]]:
+    """Describe ``categories`` with the chat model -> ``{category: [10-20 sentences]}``
+    (prolab-v2: ``{category: {facet: [sentences]}}``).
 
     Args:
         categories: category names (order kept in the result).
@@ -317,6 +373,7 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         timeout: per-request timeout (s).
         json_mode: send ``response_format={"type": "json_object"}``.
         breaker_limit: consecutive connection failures (any categories) that stop the run.
+        prompt_version: one of ``PROMPT_VERSIONS``; prolab-v2 gives ``{facet: [sentences]}``.
         on_done: called ``(category, ok)`` in the calling thread after each category.
     Raises:
         DescribeError: some categories failed (the others are kept in ``cache``).
@@ -332,7 +389,8 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
     if 'OPENAI_API_KEY' not in os.environ:
         raise KeyError('set OPENAI_API_KEY (any value for servers without authentication)')
     names = list(dict.fromkeys(categories))
-    store = DescriptionCache(cache, model) if cache is not None else None
+    check_prompt_version(prompt_version)
+    store = DescriptionCache(cache, model, prompt_version) if cache is not None else None
     results = {n: store.get(n) for n in names if store is not None and n in store}
     todo = [n for n in names if n not in results]
     failures: dict[str, str] = {}
@@ -345,7 +403,7 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         def work(name: str) -> list[str]:
             sentences = _describe_one(client, name, model=model, dataset=dataset, retry=retry,
                                       temperature=temperature, json_mode=json_mode, stop=stop,
-                                      breaker=breaker)
+                                      breaker=breaker, prompt_version=prompt_version)
             if store is not None:
                 store.put(name, sentences)
             return sentences
