@@ -16,7 +16,7 @@ from PIL import Image
 from prolab_seg.datasets import (ALL_CLASSES, PALETTE, SEEN_CLASSES, UNSEEN_CLASSES,
                                  PropertyWorldGenerator, SpecError, load_spec,
                                  write_property_world)
-from prolab_seg.datasets.spec import DEFAULT_SPEC, TEXTURES
+from prolab_seg.datasets.spec import DEFAULT_SPEC, TEXTURES, make_palette
 from prolab_seg.datasets.textures import _TEXTURES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +60,9 @@ def _set(index: int, **fields):
 @pytest.mark.parametrize('edit,message', [
     (_set(0, texture='furry'), r"categories\[0\] \('sky'\): unknown texture 'furry'"),
     (_set(1, color=[300, 0, 0]), r"categories\[1\] \('cloud'\) field \"color\""),
-    (_set(1, color='white'), r"\('cloud'\) field \"color\": expected \[r, g, b\]"),
+    (_set(1, color='white'), r"\('cloud'\) field \"color\": unknown colour name 'white'; the "
+                             r"spec's \"colors\" define \[\]"),
+    (_set(1, color=True), r"\('cloud'\) field \"color\": expected \[r, g, b\]"),
     (_set(2, name='sky'), r"duplicate category name 'sky'"),
     (_set(3, colour=[1, 2, 3]), r"categories\[3\] \('road'\): unknown field\(s\) \['colour'\]"),
     (lambda cats: cats[4].pop('shape'),
@@ -71,7 +73,7 @@ def _set(index: int, **fields):
     (_set(3, seen=False), r"seen categories must come before unseen ones; move \['sand'"),
     (lambda cats: [c.update(shape='round') for c in cats if c['shape'] == 'stuff'],
      r'at least one seen category with shape "stuff"'),
-], ids=['texture', 'color-range', 'color-type', 'duplicate', 'unknown-field', 'missing-field',
+], ids=['texture', 'color-range', 'color-name', 'color-type', 'duplicate', 'unknown-field', 'missing-field',
         'position', 'seen-type', 'secondary', 'order', 'no-stuff'])
 def test_spec_errors_name_file_and_field(tmp_path, edit, message):
     path = _spec_file(tmp_path, edit)
@@ -220,3 +222,74 @@ def test_out_of_range_label_names_the_file(property_world_root, tmp_path):
     dataset[0]
     with pytest.raises(ValueError, match=r'00001.png: label values \[30\] are neither'):
         dataset[1]
+
+
+# --- compositional zero-shot rules (property-world v2) ------------------------------------------
+
+def test_v2_spec_is_a_compositional_zero_shot_design():
+    from prolab_seg.datasets.spec import V2_SPEC, zero_shot_violations
+    cats = load_spec(V2_SPEC)
+    assert zero_shot_violations(cats) == []
+    unseen = [c for c in cats if not c.seen]
+    assert any(not c.is_stuff for c in unseen)
+    for cat in unseen:  # every value of an unseen category is carried by >= 3 seen categories
+        for t, v in cat.attributes().items():
+            assert sum(c.seen and c.attributes().get(t) == v for c in cats) >= 3, (cat.name, t)
+    assert len({tuple(p) for p in make_palette(cats)}) == len(cats)
+
+
+def test_v1_spec_breaks_the_rules_and_loads_only_with_them_off():
+    from prolab_seg.datasets.spec import V1_SPEC
+    assert len(load_spec(V1_SPEC)) == 24  # its file turns the rules off
+    with pytest.raises(SpecError, match=r"texture 'grass' belongs to a single seen category "
+                                        r"\('grass'\)"):
+        load_spec(V1_SPEC, zero_shot_rules=True)
+
+
+def _v2_file(tmp_path: Path, edit) -> Path:
+    from prolab_seg.datasets.spec import V2_SPEC
+    data = json.loads(V2_SPEC.read_text())
+    edit({c['name']: c for c in data['categories']})
+    path = tmp_path / 'v2.json'
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize('edit,message', [
+    (lambda c: c['snake'].update(color='grey', secondary_color='white'),
+     r"color 'green' belongs to a single seen category \('grass'\)"),
+    (lambda c: c['tiger'].update(color='green'),
+     r"unseen 'tiger': color 'green' is carried by 2 seen categories \['grass', 'snake'\], "
+     r"needs 3"),
+    (lambda c: c['lemon'].update(color='orange'),
+     r"unseen 'lemon' has the same attributes as seen 'orange'"),
+    (lambda c: [c[n].update(shape='round') for n in ('fox',)] and c['cheetah'].update(
+        color='orange'),
+     r"unseen 'cheetah': color 'orange' always comes with shape 'round' in the seen categories "
+     r"\['orange', 'basketball', 'fox'\]"),
+    (lambda c: [c[n].update(shape='stuff', position='bottom', size='large')
+                for n in ('tiger', 'cheetah', 'lemon', 'blueberry', 'checkered tablecloth')],
+     r'every unseen category is stuff'),
+], ids=['single-category-value', 'too-few-carriers', 'same-combination', 'confounded',
+        'no-unseen-object'])
+def test_zero_shot_rules_refuse_a_spec_naming_value_and_categories(tmp_path, edit, message):
+    path = _v2_file(tmp_path, edit)
+    with pytest.raises(SpecError, match=message) as err:
+        load_spec(path)
+    assert str(path) in str(err.value) and '--no-zero-shot-rules' in str(err.value)
+    assert load_spec(path, zero_shot_rules=False)  # told otherwise: accepted
+
+
+def test_make_dataset_refuses_a_confounded_spec_unless_told(tmp_path):
+    path = _v2_file(tmp_path, lambda c: c['tiger'].update(color='green'))
+    spec = importlib.util.spec_from_file_location('make_dataset', REPO / 'tools' / 'make_dataset.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(SpecError, match='needs 3'):
+        tool.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
+                   '--num-val', '2'])
+    assert not (tmp_path / 'd').exists()
+    tool.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
+               '--num-val', '2', '--no-zero-shot-rules'])
+    meta = json.loads((tmp_path / 'd' / 'meta.json').read_text())
+    assert meta['unseen'][0] == 'tiger' and len(meta['classes']) == 29

@@ -1,7 +1,7 @@
 """Generate the procedural property-world dataset in mmseg's on-disk layout.
 
     python tools/make_dataset.py --out data/property_world [--spec FILE] [--seed 0]
-        [--num-train 200] [--num-val 50] [--size 64] [--overwrite]
+        [--num-train 200] [--num-val 50] [--size 64] [--overwrite] [--no-zero-shot-rules]
 """
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace img_dir/, ann_dir/, meta.json in a non-empty --out that '
                         'holds no previous output')
+    parser.add_argument('--no-zero-shot-rules', dest='zero_shot_rules', action='store_false',
+                        default=None, help='accept a spec that is not a compositional '
+                        'zero-shot design (see prolab_seg.datasets.spec.zero_shot_violations)')
     return parser.parse_args(argv)
 
 
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f'writing property-world ({args.size}x{args.size}, seed {args.seed}) to {args.out}')
     meta = write_property_world(args.out, spec=args.spec, seed=args.seed,
                                 num_train=args.num_train, num_val=args.num_val, size=args.size,
-                                overwrite=args.overwrite, progress=progress)
+                                overwrite=args.overwrite, progress=progress,
+                                zero_shot_rules=args.zero_shot_rules)
     total = args.num_train + args.num_val
     seconds = time.perf_counter() - start
     print(f'done: {total} images in {seconds:.1f}s ({total / seconds:.0f} images/s); '

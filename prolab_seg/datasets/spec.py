@@ -3,11 +3,15 @@
 A spec lists categories, each drawn from visual attributes a sentence can state::
 
     {"format": "prolab-seg/property-world-spec@1",
-     "categories": [{"name": "zebra", "seen": true, "color": [240, 240, 240],
+     "zero_shot_rules": true,                       # optional, default true
+     "colors": {"white": [240, 240, 240], ...},     # optional named colours
+     "categories": [{"name": "zebra", "seen": true, "color": "white",
                      "secondary_color": [20, 20, 20], "texture": "striped",
                      "shape": "elongated", "position": "any", "size": "medium"}, ...]}
 
-Seen categories come first; a category's label id is its index in the list.
+A colour is ``[r, g, b]`` or a name from ``colors``. Seen categories come first; a category's
+label id is its index in the list. With ``zero_shot_rules`` the spec must be a compositional
+zero-shot design (:func:`zero_shot_violations`); the v1 spec, which is not, turns them off.
 """
 from __future__ import annotations
 
@@ -18,7 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SPEC_FORMAT = 'prolab-seg/property-world-spec@1'
-DEFAULT_SPEC = Path(__file__).with_name('specs') / 'property_world.json'
+SPECS = Path(__file__).with_name('specs')
+V1_SPEC = SPECS / 'property_world_v1.json'
+#: Compositional zero-shot design (issue 9); not yet the default: its descriptions, configs
+#: and benchmark rows are still to come.
+V2_SPEC = SPECS / 'property_world_v2.json'
+DEFAULT_SPEC = V1_SPEC
 
 #: Textures drawn from two colours (``color`` and ``secondary_color``).
 TWO_TONE_TEXTURES = ('wavy', 'striped', 'dotted', 'checkered')
@@ -29,6 +38,12 @@ SHAPES = ('stuff', 'round', 'square', 'elongated')
 POSITIONS = ('top', 'bottom', 'any')
 SIZES = ('small', 'medium', 'large')
 IGNORE_INDEX = 255
+#: Attribute types of a category (its ``attributes()`` keys).
+ATTRIBUTE_TYPES = ('color', 'secondary_color', 'texture', 'shape', 'position', 'size')
+#: Types a value of an unseen category must not be confounded with in the seen categories.
+APPEARANCE_TYPES = ('color', 'secondary_color', 'texture', 'shape')
+#: Seen categories that must carry each attribute value of an unseen category.
+MIN_SEEN_PER_VALUE = 3
 
 RGB = tuple[int, int, int]
 
@@ -52,10 +67,23 @@ class Category:
     position: str
     size: str
     secondary_color: RGB | None = None
+    color_name: str | None = None
+    secondary_color_name: str | None = None
 
     @property
     def is_stuff(self) -> bool:
         return self.shape == 'stuff'
+
+    def attributes(self) -> dict[str, str]:
+        """Attribute type -> value (colours by name, else ``rgb(r,g,b)``; no secondary colour
+        for one-tone textures)."""
+        def colour(name, rgb):
+            return name or 'rgb({},{},{})'.format(*rgb)
+        out = dict(color=colour(self.color_name, self.color), texture=self.texture,
+                   shape=self.shape, position=self.position, size=self.size)
+        if self.secondary_color is not None:
+            out['secondary_color'] = colour(self.secondary_color_name, self.secondary_color)
+        return {t: out[t] for t in ATTRIBUTE_TYPES if t in out}
 
 
 def _read(path: Path) -> object:
@@ -72,7 +100,17 @@ def _read(path: Path) -> object:
         raise SpecError(f'{path}: invalid JSON: {err}') from err
 
 
-def _color(value: object, where: str) -> RGB:
+def _color(value: object, where: str, colors: dict[str, RGB]) -> tuple[RGB, str | None]:
+    """-> (rgb, name or None) of ``[r, g, b]`` or a name from the spec's ``colors``."""
+    if isinstance(value, str):
+        if value not in colors:
+            raise SpecError(f'{where}: unknown colour name {value!r}; the spec\'s "colors" '
+                            f'define {sorted(colors)}')
+        return colors[value], value
+    return _rgb(value, where), None
+
+
+def _rgb(value: object, where: str) -> RGB:
     if (not isinstance(value, (list, tuple)) or len(value) != 3
             or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255
                        for c in value)):
@@ -80,7 +118,7 @@ def _color(value: object, where: str) -> RGB:
     return tuple(value)
 
 
-def _category(entry: object, where: str) -> Category:
+def _category(entry: object, where: str, colors: dict[str, RGB]) -> Category:
     if not isinstance(entry, dict):
         raise SpecError(f'{where}: expected an object, got {type(entry).__name__}')
     name = entry.get('name')
@@ -104,16 +142,13 @@ def _category(entry: object, where: str) -> Category:
     secondary = entry.get('secondary_color')
     if entry['texture'] in TWO_TONE_TEXTURES and secondary is None:
         raise SpecError(f'{where}: texture {entry["texture"]!r} needs "secondary_color"')
-    return Category(
-        name=name,
-        seen=entry['seen'],
-        color=_color(entry['color'], f'{where} field "color"'),
-        texture=entry['texture'],
-        shape=entry['shape'],
-        position=entry['position'],
-        size=entry['size'],
-        secondary_color=None if secondary is None else _color(
-            secondary, f'{where} field "secondary_color"'))
+    color, color_name = _color(entry['color'], f'{where} field "color"', colors)
+    secondary, secondary_name = (None, None) if secondary is None else _color(
+        secondary, f'{where} field "secondary_color"', colors)
+    return Category(name=name, seen=entry['seen'], color=color, texture=entry['texture'],
+                    shape=entry['shape'], position=entry['position'], size=entry['size'],
+                    secondary_color=secondary, color_name=color_name,
+                    secondary_color_name=secondary_name)
 
 
 def _check_list(categories: list[Category], path: Path) -> None:
@@ -135,8 +170,62 @@ def _check_list(categories: list[Category], path: Path) -> None:
                         f'fit uint8 labels ({IGNORE_INDEX} = ignore)')
 
 
-def load_spec(path: str | Path | None = None) -> list[Category]:
-    """Load and validate a spec (JSON, or YAML by suffix); ``None`` loads the default."""
+def _colors(data: dict, path: Path) -> dict[str, RGB]:
+    colors = data.get('colors', {})
+    if not isinstance(colors, dict):
+        raise SpecError(f'{path}: "colors" must map colour names to [r, g, b]')
+    return {str(k): _rgb(v, f'{path}: colors[{k!r}]') for k, v in colors.items()}
+
+
+def zero_shot_violations(categories: list[Category]) -> list[str]:
+    """Why ``categories`` are not a compositional zero-shot design (empty list: they are).
+
+    Rules: no attribute value is carried by a single seen category; every value of an unseen
+    category is carried by at least ``MIN_SEEN_PER_VALUE`` seen categories, which do not all
+    share another appearance value (colour, secondary colour, texture, shape) that the unseen
+    category lacks (that value would be confounded with it); each unseen category is a new
+    combination of values; at least one unseen category is an object (not stuff).
+    """
+    seen = [c for c in categories if c.seen]
+    unseen = [c for c in categories if not c.seen]
+    carriers: dict[tuple[str, str], list[Category]] = {}
+    for cat in seen:
+        for key in cat.attributes().items():
+            carriers.setdefault(key, []).append(cat)
+    out = [f'{t} {v!r} belongs to a single seen category ({cats[0].name!r})'
+           for (t, v), cats in carriers.items() if len(cats) == 1]
+    combos = {tuple(c.attributes().items()): c.name for c in seen}
+    for cat in unseen:
+        attrs = cat.attributes()
+        if tuple(attrs.items()) in combos:
+            out.append(f'unseen {cat.name!r} has the same attributes as seen '
+                       f'{combos[tuple(attrs.items())]!r}')
+        for t, v in attrs.items():
+            with_v = carriers.get((t, v), [])
+            names = [c.name for c in with_v]
+            if len(with_v) < MIN_SEEN_PER_VALUE:
+                out.append(f'unseen {cat.name!r}: {t} {v!r} is carried by {len(with_v)} seen '
+                           f'categories {names}, needs {MIN_SEEN_PER_VALUE}')
+                continue
+            for other in APPEARANCE_TYPES:
+                shared = {c.attributes().get(other) for c in with_v}
+                if other != t and len(shared) == 1 and None not in shared \
+                        and attrs.get(other) not in shared:
+                    out.append(f'unseen {cat.name!r}: {t} {v!r} always comes with {other} '
+                               f'{shared.pop()!r} in the seen categories {names}')
+    if unseen and all(c.is_stuff for c in unseen):
+        out.append('every unseen category is stuff; include at least one object')
+    return out
+
+
+def load_spec(path: str | Path | None = None,
+              zero_shot_rules: bool | None = None) -> list[Category]:
+    """Load and validate a spec (JSON, or YAML by suffix); ``None`` loads the default.
+
+    Args:
+        zero_shot_rules: check :func:`zero_shot_violations` (``SpecError`` listing each);
+            default: the spec's ``zero_shot_rules`` field (true when absent).
+    """
     path = Path(path) if path is not None else DEFAULT_SPEC
     if not path.is_file():
         raise SpecError(f'{path}: spec file not found')
@@ -145,11 +234,21 @@ def load_spec(path: str | Path | None = None) -> list[Category]:
         raise SpecError(f'{path}: expected an object with a "categories" list')
     if data.get('format', SPEC_FORMAT) != SPEC_FORMAT:
         raise SpecError(f'{path}: unsupported format {data["format"]!r}; expected {SPEC_FORMAT!r}')
+    colors = _colors(data, path)
     categories = [
-        _category(entry, f'{path}: categories[{i}]')
+        _category(entry, f'{path}: categories[{i}]', colors)
         for i, entry in enumerate(data['categories'])
     ]
     _check_list(categories, path)
+    if zero_shot_rules is None:
+        zero_shot_rules = data.get('zero_shot_rules', True)
+        if not isinstance(zero_shot_rules, bool):
+            raise SpecError(f'{path}: "zero_shot_rules" must be true or false')
+    problems = zero_shot_violations(categories) if zero_shot_rules else []
+    if problems:
+        raise SpecError(f'{path}: not a compositional zero-shot spec:\n  ' + '\n  '.join(problems)
+                        + '\n(set "zero_shot_rules": false in the spec, or pass '
+                        '--no-zero-shot-rules, to use it anyway)')
     return categories
 
 
@@ -159,15 +258,26 @@ def spec_hash(categories: list[Category]) -> str:
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
 
 
+#: (saturation, brightness) levels tried in turn, 100 hues each, by :func:`make_palette`.
+_PALETTE_LEVELS = ((0.75, 0.9), (0.45, 0.9), (0.75, 0.6), (1.0, 0.4))
+
+
 def make_palette(categories: list[Category], min_distance: int = 40) -> list[list[int]]:
-    """Visualisation palette: each category's colour, or a distinct hue if that is taken."""
+    """Visualisation palette: each category's colour, or a distinct colour if that is taken
+    (golden-ratio hues over a few saturation/brightness levels; the required L1 distance
+    shrinks if the levels run out, so the loop always ends with distinct colours)."""
     palette: list[list[int]] = []
-    hue = 0.0
+    hue, tries = 0.0, 0
     for cat in categories:
-        color = list(cat.color)
-        while any(sum(abs(a - b) for a, b in zip(color, p)) < min_distance for p in palette):
+        color, needed = list(cat.color), min_distance
+        while any(sum(abs(a - b) for a, b in zip(color, p)) < needed for p in palette):
+            tries += 1
             hue = (hue + 0.618033988749895) % 1.0
-            color = [round(255 * c) for c in colorsys.hsv_to_rgb(hue, 0.75, 0.9)]
+            level = tries // 100
+            sat, val = _PALETTE_LEVELS[level % len(_PALETTE_LEVELS)]
+            color = [round(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, val)]
+            if level >= len(_PALETTE_LEVELS) and tries % 100 == 0:
+                needed = max(1, needed // 2)
         palette.append(color)
     return palette
 

@@ -52,14 +52,16 @@ def _prepare(out: Path, overwrite: bool) -> None:
 
 def write_property_world(out: str | Path, spec: str | Path | None = None, seed: int = 0,
                          num_train: int = 200, num_val: int = 50, size: int = 64,
-                         overwrite: bool = False, progress: Progress | None = None) -> dict:
+                         overwrite: bool = False, progress: Progress | None = None,
+                         zero_shot_rules: bool | None = None) -> dict:
     """Generate the dataset into ``out``; returns the meta dict also saved as meta.json.
 
     A previous output in ``out`` is replaced; any other non-empty ``out`` needs ``overwrite``
-    (which removes only img_dir/, ann_dir/ and meta.json there).
+    (which removes only img_dir/, ann_dir/ and meta.json there). ``zero_shot_rules``: see
+    :func:`~.spec.load_spec` (None: the spec's own setting).
     """
     out = Path(out)
-    categories = load_spec(spec)
+    categories = load_spec(spec, zero_shot_rules)
     generator = PropertyWorldGenerator(categories, size=size)
     _prepare(out, overwrite)
     counts = dict(train=num_train, val=num_val)
