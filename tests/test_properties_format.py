@@ -110,3 +110,17 @@ def test_shipped_descriptions_are_valid(name):
         pytest.skip(f'{path} not written yet')
     ds = load_descriptions(path)
     assert ds.dataset == name and len(ds.categories) > 0
+
+
+def test_facet_grouped_categories_validate_and_name_a_bad_facet():
+    from prolab_seg.properties.descriptions import DescriptionsError, validate_categories
+    grouped = {'shape': [f'It is shape {i}.' for i in range(5)],
+               'color': [f'It is colour {i}. ' for i in range(5)]}
+    assert validate_categories({'kite': grouped}, 'f.json')['kite']['color'][0] == 'It is colour 0.'
+    with pytest.raises(DescriptionsError, match=r"f.json: category 'kite': facet-grouped .*"
+                                                r"\['shape', 'smell'\]"):
+        validate_categories({'kite': {'shape': grouped['shape'], 'smell': grouped['color']}},
+                            'f.json')
+    with pytest.raises(DescriptionsError, match=r"'kite': entries 0 and 5 are duplicates"):
+        validate_categories({'kite': {'shape': grouped['shape'], 'color': grouped['shape']}},
+                            'f.json')

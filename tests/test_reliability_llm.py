@@ -215,3 +215,16 @@ def test_describe_v2_through_the_server(tmp_path):
     assert server.counts['road'] == 2                      # the v1-shaped answer was retried
     saved = json.loads(cache.read_text())
     assert saved['prompt_version'] == 'prolab-v2' and saved['categories'] == out
+    # the facet-grouped result saves, re-reads from the cache and builds a property space
+    from prolab_seg.properties import (DescriptionSet, build_property_space, load_descriptions,
+                                       save_descriptions)
+    with ChatServer(default='facets') as server:
+        again = describe_categories(names, 'm', base_url=server.base_url, retry=FAST,
+                                    cache=cache, prompt_version='prolab-v2')
+    assert again == out and server.counts == {}  # all from the cache, nothing re-asked
+    save_descriptions(tmp_path / 'd.json', DescriptionSet(out, 'custom', 'm', 'prolab-v2'))
+    loaded = load_descriptions(tmp_path / 'd.json')
+    assert loaded.categories == out
+    space = build_property_space(loaded.categories, 3, model='hashing-32')
+    assert space.texts[:12] == [s for facet in out['sky'].values() for s in facet]
+    assert list(space.text_class) == [0] * 12 + [1] * 12

@@ -8,6 +8,9 @@ Format ``prolab-seg/descriptions@1``::
      "prompt_version": "prolab-v1",
      "categories": {"wall": ["sentence", ...], ...}}   # dataset class order
 
+A category's sentences may instead be grouped by ProLab's facets (``FACETS``, as the
+``prolab-v2`` describe prompt answers): ``{"tiger": {"shape": [...], "color": [...], ...}}``;
+they are validated and embedded as the concatenation of the facets' lists.
 Each category has ``MIN_DESCRIPTIONS``..``MAX_DESCRIPTIONS`` distinct, non-empty sentences.
 Every validation error names the file, and the category / field at fault.
 """
@@ -24,6 +27,8 @@ from .files import atomic_write_text, sha256_file
 FORMAT = 'prolab-seg/descriptions@1'
 MIN_DESCRIPTIONS = 10
 MAX_DESCRIPTIONS = 20
+#: ProLab's description facets (keys of a facet-grouped category).
+FACETS = ('shape', 'color', 'texture', 'parts', 'context')
 
 # dataset key -> mmseg dataset class whose METAINFO['classes'] is the category list
 # ('property_world' comes from prolab_seg.datasets).
@@ -71,11 +76,18 @@ def dataset_class_names(dataset: str) -> list[str]:
     return list(getattr(mmseg.datasets, DATASET_CLASSES[dataset]).METAINFO['classes'])
 
 
+def sentences_of(value: Sequence[str] | Mapping[str, Sequence[str]]) -> list[str]:
+    """A category's sentences: the list itself, or a facet-grouped dict's lists concatenated."""
+    return [s for facet in value.values() for s in facet] if isinstance(value, Mapping) \
+        else list(value)
+
+
 def validate_categories(categories: object, source: str = '<dict>',
                         classes: Sequence[str] | None = None,
                         min_count: int = MIN_DESCRIPTIONS,
-                        max_count: int | None = MAX_DESCRIPTIONS) -> dict[str, list[str]]:
-    """Check a ``{category: [sentence, ...]}`` mapping; return it with sentences stripped.
+                        max_count: int | None = MAX_DESCRIPTIONS) -> dict:
+    """Check a ``{category: [sentence, ...] or {facet: [sentence, ...]}}`` mapping; return it
+    with sentences stripped (facet-grouped categories stay grouped, in ``FACETS`` order).
 
     Args:
         categories: the mapping to check.
@@ -99,6 +111,14 @@ def validate_categories(categories: object, source: str = '<dict>',
         where = f'{source}: category {name!r}'
         if not isinstance(name, str) or not name.strip():
             raise DescriptionsError(f'{where}: category names must be non-empty strings')
+        facets = None
+        if isinstance(sentences, Mapping):
+            facets = sentences
+            unknown = [f for f in facets if f not in FACETS]
+            if unknown or not all(isinstance(v, list) for v in facets.values()):
+                raise DescriptionsError(f'{where}: facet-grouped sentences need lists under '
+                                        f'facets {list(FACETS)}; got {list(facets)}')
+            sentences = sentences_of(facets)
         if not isinstance(sentences, list) or not sentences:
             raise DescriptionsError(f'{where}: expected a non-empty list of sentences, '
                                     f'got {type(sentences).__name__} {sentences!r:.60}')
@@ -116,7 +136,8 @@ def validate_categories(categories: object, source: str = '<dict>',
         if len(sentences) < min_count or (max_count is not None and len(sentences) > max_count):
             raise DescriptionsError(f'{where}: has {len(sentences)} sentences, expected '
                                     f'{min_count}-{max_count}')
-        out[name] = [s.strip() for s in sentences]
+        out[name] = [s.strip() for s in sentences] if facets is None else {
+            f: [s.strip() for s in facets[f]] for f in FACETS if f in facets}
     return out
 
 

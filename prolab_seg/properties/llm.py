@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .descriptions import (MAX_DESCRIPTIONS, MIN_DESCRIPTIONS, DescriptionsError,
+from .descriptions import (FACETS, MAX_DESCRIPTIONS, MIN_DESCRIPTIONS, DescriptionsError,
                            validate_categories)
 from .files import atomic_write_text
 
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 PROMPT_VERSION = 'prolab-v1'
 PROMPT_VERSIONS = ('prolab-v1', 'prolab-v2')
-# ProLab's description facets (prolab-v2). TODO: import from .descriptions once it exports
-# FACETS (dict-valued categories, issue 9).
-FACETS = ('shape', 'color', 'texture', 'parts', 'context')
 CACHE_FORMAT = 'prolab-seg/describe-cache@1'
 
 SYSTEM_PROMPT = (

@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .descriptions import validate_categories
+from .descriptions import sentences_of, validate_categories
 from .embedding import ModelLike, embed_texts, l2_normalize, model_name
 from .files import atomic_write_bytes, atomic_write_text, sha256_file
 
@@ -310,8 +310,9 @@ def _flatten(descriptions: Mapping[str, Sequence[str]]):
     """-> (class_names, texts[N], text_class[N])."""
     names = list(descriptions)
     texts, owner = [], []
-    for c, sentences in enumerate(descriptions.values()):
-        texts += list(sentences)
+    for c, value in enumerate(descriptions.values()):
+        sentences = sentences_of(value)
+        texts += sentences
         owner += [c] * len(sentences)
     return names, texts, np.asarray(owner, np.int32)
 
