@@ -301,40 +301,18 @@ def test_feature_resolution_loss_is_upsampled_cosine():
 
 def test_segment_tool(tmp_path):
     """tools/segment.py on a randomly initialised ProLab model, switching to new categories."""
-    import importlib.util
-    from pathlib import Path
-
-    from mmengine.config import Config
     from PIL import Image
-    repo = Path(__file__).resolve().parents[1]
+    from prolab_seg.properties import PropertySpace
+    tool, model_args, _ = _segment_setup(tmp_path)
     seen = make_space(C, seed=0)
     both = dict(class_names=seen['class_names'] + ['new0', 'new1'],
                 vectors=np.concatenate([seen['vectors'], make_space(2, seed=3)['vectors']]),
                 centroids=seen['centroids'])
-    from prolab_seg.properties import PropertySpace
-    seen_p = str(PropertySpace(**seen).save(tmp_path / 'seen.npz'))
     both_p = str(PropertySpace(**both).save(tmp_path / 'both.npz'))
-    cfg = Config(dict(
-        default_scope='mmseg',
-        model=dict(
-            type='EncoderDecoder',
-            data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
-            backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
-                          out_indices=(3, ), norm_cfg=dict(type='BN')),
-            decode_head=dict(type='PropertyHead', head=fcn(64), property_space=seen_p),
-            test_cfg=dict(mode='whole')),
-        test_pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]))
-    cfg_path = tmp_path / 'cfg.py'
-    cfg.dump(str(cfg_path))
-    model = MODELS.build(cfg.model)
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), tmp_path / 'ckpt.pth')
     img = tmp_path / 'img.png'
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), np.uint8)).save(img)
-    spec = importlib.util.spec_from_file_location('segment_tool', repo / 'tools' / 'segment.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     out = tmp_path / 'out'
-    tool.main([str(cfg_path), str(tmp_path / 'ckpt.pth'), str(img), '--categories', both_p,
+    tool.main([*model_args, str(img), '--categories', both_p,
                '--classes', 'new0', 'new1', 'c0', '--out-dir', str(out), '--top-k', '3'])
     for suffix in ('_mask.png', '_labels.png', '_properties.png', '.json'):
         assert (out / f'img{suffix}').exists()
