@@ -186,17 +186,18 @@ def zero_shot_violations(categories: list[Category]) -> list[str]:
     category lacks (that value would be confounded with it); each unseen category is a new
     combination of values; at least one unseen category is an object (not stuff).
     """
+    attrs_of = {c.name: c.attributes() for c in categories}
     seen = [c for c in categories if c.seen]
     unseen = [c for c in categories if not c.seen]
     carriers: dict[tuple[str, str], list[Category]] = {}
     for cat in seen:
-        for key in cat.attributes().items():
+        for key in attrs_of[cat.name].items():
             carriers.setdefault(key, []).append(cat)
     out = [f'{t} {v!r} belongs to a single seen category ({cats[0].name!r})'
            for (t, v), cats in carriers.items() if len(cats) == 1]
-    combos = {tuple(c.attributes().items()): c.name for c in seen}
+    combos = {tuple(attrs_of[c.name].items()): c.name for c in seen}
     for cat in unseen:
-        attrs = cat.attributes()
+        attrs = attrs_of[cat.name]
         if tuple(attrs.items()) in combos:
             out.append(f'unseen {cat.name!r} has the same attributes as seen '
                        f'{combos[tuple(attrs.items())]!r}')
@@ -208,7 +209,7 @@ def zero_shot_violations(categories: list[Category]) -> list[str]:
                            f'categories {names}, needs {MIN_SEEN_PER_VALUE}')
                 continue
             for other in APPEARANCE_TYPES:
-                shared = {c.attributes().get(other) for c in with_v}
+                shared = {attrs_of[c.name].get(other) for c in with_v}
                 if other != t and len(shared) == 1 and None not in shared \
                         and attrs.get(other) not in shared:
                     out.append(f'unseen {cat.name!r}: {t} {v!r} always comes with {other} '

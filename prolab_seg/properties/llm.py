@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .descriptions import (FACETS, MAX_DESCRIPTIONS, MIN_DESCRIPTIONS, DescriptionsError,
-                           validate_categories)
+                           sentences_of, validate_categories)
 from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -153,22 +153,19 @@ def _descriptions_of(value: object) -> object | None:
 
 def _facet_sentences(found: object, category: str) -> dict[str, list[str]]:
     """Check a prolab-v2 ``{facet: [sentences]}`` answer: known facets, 10-20 distinct
-    sentences in all, none naming the category."""
+    sentences in all (:func:`validate_categories`), none naming the category."""
     if not isinstance(found, dict) or not found or not set(found) <= set(FACETS):
         raise InvalidAnswer(f'expected {{"descriptions": {{facet: [sentences]}}}} with facets '
                             f'{list(FACETS)}; received {excerpt(json.dumps(found))}')
-    if not all(isinstance(v, list) for v in found.values()):
-        raise InvalidAnswer('every facet must hold a list of sentences')
-    flat = [s for facet in found.values() for s in facet]
     try:
-        validate_categories({category: flat}, 'answer')
+        grouped = validate_categories({category: found}, 'answer')[category]
     except DescriptionsError as e:
         raise InvalidAnswer(str(e)) from None
     name = re.compile(rf'\b{re.escape(category.strip())}s?\b', re.I)
-    named = [s for s in flat if name.search(s)]
+    named = [s for s in sentences_of(grouped) if name.search(s)]
     if named:
         raise InvalidAnswer(f'{len(named)} sentences name the category, e.g. {named[0]!r}')
-    return {facet: [s.strip() for s in found[facet]] for facet in FACETS if found.get(facet)}
+    return {facet: sentences for facet, sentences in grouped.items() if sentences}
 
 
 def parse_descriptions(content: str, category: str, prompt_version: str = PROMPT_VERSION
