@@ -1,12 +1,17 @@
 """Unsupervised segmentation on property-world with one frozen backbone: one table, one seed.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_unsupervised.py [--data-root data/property_world]
+    OMP_NUM_THREADS=1 python benchmarks/bench_unsupervised.py [--data-root data/property_world_v1]
         [--iters 300] [--seed 0] [--methods NAME ...] [--no-throughput]
+
+The data is property-world v1 (``specs/property_world_v1.json``, 18 seen + 6 unseen), made with
+that spec if ``--data-root`` holds none; the class count is its meta.json's ``seen`` list (so any
+generated property-world data works, whatever the default spec is).
 
 Everything uses the same frozen ``FilterBankBackbone`` (stride 4, 14-d) features and the same
 evaluation protocol (``prolab_seg.evaluation.unsupervised``), at feature-map resolution (labels
-nearest-downsampled to 16×16), on the 18 seen classes (unseen-class pixels ignored):
-  unsup acc/mIoU  k-means (k = 18, cosine) fitted on the val features + Hungarian matching
+nearest-downsampled to 16×16), on the seen classes (v1: 18; unseen-class pixels ignored):
+  unsup acc/mIoU  k-means (k = #seen classes, cosine) fitted on the val features + Hungarian
+                  matching
   LP acc/mIoU     linear probe trained on (a random 20k-pixel subset of) the train features
   bits/loc        nominal storage per feature-map location (float32 features: 32·C; PQ: M·log2 K)
                   and, for PQ, the empirical code entropy (sum over codebooks of the marginal
@@ -35,6 +40,7 @@ missing ones printed as '-'): unsup_acc, unsup_mIoU, lp_acc, lp_mIoU, bits, s_pe
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -49,12 +55,15 @@ from PIL import Image
 
 import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
-from prolab_seg.datasets import SEEN_CLASSES, write_property_world
+from prolab_seg.datasets import write_property_world
+from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.evaluation import (cluster_metrics, code_bits_per_pixel, kmeans_cluster_probe,
                                    linear_probe)
 from prolab_seg.models.equss import ProductQuantizer
 
 REPO = Path(__file__).resolve().parents[1]
+#: Default data: property-world v1 (the README's table; the configs' data_root too).
+DEFAULT_DATA_ROOT = REPO / 'data' / 'property_world_v1'
 BACKBONE = dict(type='FilterBankBackbone', stride=4)
 BATCH = 8
 LP_PIXELS = 20000
@@ -70,6 +79,7 @@ class BenchData:
     num_classes: int
     backbone: torch.nn.Module
     iters: int = 300  # training iterations for methods that train
+    root: Path | None = None  # where the data came from
 
     @staticmethod
     def labels_at(labels: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -229,11 +239,23 @@ def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     return (images - model.data_preprocessor.mean) / model.data_preprocessor.std
 
 
+def iic_config(data_root: str | Path | None = None):
+    """The ``configs/iic`` config, its dataloaders pointed at ``data_root`` (when given)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(IIC_CONFIG))
+    if data_root is not None:
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[key].dataset.data_root = str(data_root)
+    return cfg
+
+
 def train_iic(data: BenchData, seed: int) -> tuple[torch.nn.Module, float]:
     """Train the ``configs/iic`` IICSegmentor from scratch (no labels) with the config's Adam;
     returns (model in eval mode, s/iter)."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(str(IIC_CONFIG))
+    cfg = iic_config(data.root)
+    if cfg.num_clusters != data.num_classes:
+        print(f'warning: {IIC_CONFIG.name} has {cfg.num_clusters} main clusters (v1\'s seen '
+              f'classes) but {data.root} has {data.num_classes}', file=sys.stderr, flush=True)
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.optim_wrapper.optimizer.lr)
@@ -321,9 +343,26 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return '\n'.join(lines)
 
 
+def seen_class_count(root: Path) -> int:
+    """Number of seen classes of generated property-world data (its meta.json ``seen``; the
+    seen classes come first in label order, which ``load_split`` relies on)."""
+    path = root / 'meta.json'
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} not found: property-world data made by '
+                                'tools/make_dataset.py (or this benchmark) has one')
+    meta = json.loads(path.read_text(encoding='utf-8'))
+    seen, classes = meta.get('seen'), meta.get('classes')
+    if not isinstance(seen, list) or not isinstance(classes, list) \
+            or classes[:len(seen)] != seen:
+        raise ValueError(f'{path}: expected lists "seen" and "classes" with the seen classes '
+                         'first')
+    return len(seen)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data-root', default=str(REPO / 'data' / 'property_world'))
+    p.add_argument('--data-root', default=str(DEFAULT_DATA_ROOT),
+                   help='property-world data (made with the v1 spec if it holds none)')
     p.add_argument('--num-train', type=int, default=200, help='when the data must be made')
     p.add_argument('--num-val', type=int, default=50, help='when the data must be made')
     p.add_argument('--iters', type=int, default=300)
@@ -335,13 +374,14 @@ def main(argv: list[str] | None = None) -> None:
     init_default_scope('mmseg')
     root = Path(args.data_root)
     if not (root / 'img_dir').is_dir():
-        print(f'making property-world at {root}', flush=True)
-        write_property_world(root, seed=args.seed, num_train=args.num_train,
+        print(f'making property-world v1 at {root}', flush=True)
+        write_property_world(root, spec=V1_SPEC, seed=args.seed, num_train=args.num_train,
                              num_val=args.num_val, size=64)
-    num_classes = len(SEEN_CLASSES)
+    num_classes = seen_class_count(root)
     tr_x, tr_y = load_split(root, 'train', num_classes)
     va_x, va_y = load_split(root, 'val', num_classes)
-    data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, MODELS.build(BACKBONE), args.iters)
+    data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, MODELS.build(BACKBONE), args.iters,
+                     root)
     print(f'property-world {root}: {len(tr_x)} train / {len(va_x)} val, {num_classes} classes, '
           f'{args.iters} iters, seed {args.seed}', flush=True)
     keys = ['unsup_acc', 'unsup_mIoU', 'lp_acc', 'lp_mIoU', 'bits', 's_per_iter', 'wall_s',

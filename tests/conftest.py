@@ -1,6 +1,8 @@
 """Shared fixtures: a tiny property-world dataset and tiny fake copies of real datasets.
 
 * ``property_world_root``: 8 train + 4 val 64x64 property-world images (seed 0).
+* ``property_world_v1_root``: the same from the v1 spec (18 seen + 6 unseen), the data of the
+  unsupervised configs (configs/equss, configs/iic: 18 clusters).
 * ``fake_dataset_root(name)``: a tiny copy of ``name`` (one of ``REAL_LAYOUTS``) in its real
   on-disk layout (2 train + 2 val images of random pixels and labels).
 * ``fake_dataset_cfg(name)``: ``configs/_base_/datasets/<name>.py`` (mmseg's own dataset
@@ -85,6 +87,17 @@ def property_world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp('property_world')
     write_property_world(root, seed=0, num_train=8, num_val=4, size=64)
+    return root
+
+
+@pytest.fixture(scope='session')
+def property_world_v1_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny property-world v1 dataset (8 train + 4 val 64x64 images, seed 0)."""
+    from prolab_seg.datasets import write_property_world
+    from prolab_seg.datasets.spec import V1_SPEC
+
+    root = tmp_path_factory.mktemp('property_world_v1')
+    write_property_world(root, spec=V1_SPEC, seed=0, num_train=8, num_val=4, size=64)
     return root
 
 

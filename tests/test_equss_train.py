@@ -24,8 +24,11 @@ def run_tool(*args: str) -> str:
     return proc.stdout
 
 
-def test_equss_train_test_and_analyze_through_tools(property_world_root, tmp_path):
-    roots = [f'{loader}.dataset.data_root={property_world_root}'
+def test_equss_train_test_and_analyze_through_tools(property_world_v1_root, tmp_path):
+    # the config's 18 clusters are v1's seen classes: run it on v1 data
+    num_seen = len(json.loads((property_world_v1_root / 'meta.json').read_text())['seen'])
+    assert num_seen == 18
+    roots = [f'{loader}.dataset.data_root={property_world_v1_root}'
              for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
     work = tmp_path / 'work'
     run_tool('tools/train.py', str(CONFIG), '--work-dir', str(work), '--cfg-options', *roots,
@@ -47,7 +50,7 @@ def test_equss_train_test_and_analyze_through_tools(property_world_root, tmp_pat
     run_tool('tools/analyze_codes.py', str(CONFIG), ckpt, '--out-dir', str(out),
              '--cfg-options', *roots, *SMALL)
     rows = list(csv.DictReader(open(out / 'entropy.csv')))
-    assert len(rows) == 18
+    assert len(rows) == num_seen
     present = [float(r['entropy_bits']) for r in rows if int(r['pixels']) > 0]
     assert present and all(0 <= e <= 8 * math.log2(16) + 1e-6 for e in present)
     assert (out / 'entropy_vs_acc.png').stat().st_size > 1000

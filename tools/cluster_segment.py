@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help='levels that must call a patch foreground')
     p.add_argument('--num-classes', type=int,
                    help='score classes [0, N) only, other labels ignored (default: all classes '
-                   'of meta.json; property-world seen classes: 18)')
+                   'of meta.json; for property-world\'s seen classes only, which come first, give '
+                   'the length of meta.json\'s "seen" list: 18 for v1, data/property_world_v1)')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--backbone', nargs='+', action=DictAction, default=None,

@@ -1,11 +1,14 @@
 # IIC (Invariant Information Clustering, Ji et al. ICCV 2019), segmentation variant, trained
-# from scratch without labels on property-world (64x64): a slim ResNetV1c-18 (2 stages, output
-# stride 4 -> 16x16 maps) + IICHead (18 main clusters = the seen classes, 54 over-clusters).
+# from scratch without labels on property-world v1 data (64x64, data/property_world_v1, see
+# ../_base_/datasets/property_world_v1.py): a slim ResNetV1c-18 (2 stages, output stride 4 ->
+# 16x16 maps) + IICHead (18 main clusters = v1's seen classes, 54 over-clusters).
 # Evaluated with the shared unsupervised protocol (Hungarian-matched acc / mIoU).
+#   python tools/make_dataset.py --spec prolab_seg/datasets/specs/property_world_v1.json \
+#       --out data/property_world_v1
 #   python tools/train.py configs/iic/iic_resnet18-tiny_property-world_2k.py
-_base_ = ['../_base_/datasets/property_world.py', 'mmseg::_base_/default_runtime.py']
+_base_ = ['../_base_/datasets/property_world_v1.py', 'mmseg::_base_/default_runtime.py']
 
-num_clusters = 18  # = len(seen_classes) of the dataset base config
+num_clusters = 18  # = the seen classes of v1 (meta.json 'seen' of data/property_world_v1)
 norm_cfg = dict(type='BN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',

@@ -1,0 +1,86 @@
+"""The unsupervised side (configs/equss, configs/iic, benchmarks/bench_unsupervised.py) stays on
+property-world v1 data, whatever the default spec is: 18 clusters = v1's 18 seen classes."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from prolab_seg.datasets import load_spec
+from prolab_seg.datasets.spec import V1_SPEC
+
+REPO = Path(__file__).resolve().parents[1]
+V1_ROOT = 'data/property_world_v1'
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+NUM_V1_SEEN = sum(c.seen for c in load_spec(V1_SPEC))
+UNSUPERVISED = sorted((REPO / 'configs' / 'equss').glob('*property*world*.py')) + sorted(
+    (REPO / 'configs' / 'iic').glob('*property*world*.py'))
+
+
+def num_clusters(cfg: Config) -> int:
+    """Main cluster count of an EQUSS (cluster probe) or IIC (main head) config."""
+    if cfg.model.type == 'EQUSSSegmentor':
+        return cfg.model.cluster_probe.num_clusters
+    assert cfg.val_evaluator.num_clusters == cfg.model.decode_head.num_classes
+    return cfg.model.decode_head.num_classes
+
+
+def load_bench():
+    path = REPO / 'benchmarks' / 'bench_unsupervised.py'
+    spec = importlib.util.spec_from_file_location('bench_unsupervised', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks the module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_v1_dataset_base_points_every_loader_at_v1_data():
+    cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' / 'property_world_v1.py'))
+    base = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' / 'property_world.py'))
+    for key in LOADERS:
+        assert cfg[key].dataset.data_root == V1_ROOT
+        want = base[key].to_dict()
+        want['dataset']['data_root'] = V1_ROOT
+        assert cfg[key].to_dict() == want  # only the root differs from the default base
+
+
+@pytest.mark.parametrize('path', UNSUPERVISED, ids=lambda p: p.name)
+def test_unsupervised_configs_use_v1_data_and_its_seen_class_count(path):
+    assert len(UNSUPERVISED) >= 2
+    cfg = Config.fromfile(str(path))
+    assert NUM_V1_SEEN == 18
+    assert num_clusters(cfg) == NUM_V1_SEEN
+    for key in LOADERS:
+        assert cfg[key].dataset.data_root == V1_ROOT
+        dataset = cfg[key].dataset  # the seen classes (by name or, with meta.json, by subset)
+        assert dataset.get('class_subset') == 'seen' or tuple(
+            dataset.metainfo.classes) == tuple(c.name for c in load_spec(V1_SPEC) if c.seen)
+
+
+def test_bench_makes_v1_data_and_counts_its_seen_classes(tmp_path, capsys):
+    bench = load_bench()
+    assert bench.DEFAULT_DATA_ROOT == REPO / V1_ROOT
+    root = tmp_path / 'pw'
+    bench.main(['--data-root', str(root), '--num-train', '2', '--num-val', '2',
+                '--methods', 'multi-level clustering (1 bg cluster, paper)', '--no-throughput'])
+    meta = json.loads((root / 'meta.json').read_text())
+    assert meta['seen'] == [c.name for c in load_spec(V1_SPEC) if c.seen]
+    assert bench.seen_class_count(root) == NUM_V1_SEEN
+    out = capsys.readouterr().out
+    assert f'{NUM_V1_SEEN} classes' in out and 'multi-level clustering' in out
+    cfg = bench.iic_config(root)
+    assert all(cfg[key].dataset.data_root == str(root) for key in LOADERS)
+    assert cfg.num_clusters == NUM_V1_SEEN
+
+
+def test_bench_class_count_comes_from_meta_json(tmp_path):
+    bench = load_bench()
+    with pytest.raises(FileNotFoundError, match='meta.json'):
+        bench.seen_class_count(tmp_path)
+    (tmp_path / 'meta.json').write_text(json.dumps(dict(classes=['a', 'b', 'c'], seen=['a', 'b'],
+                                                        unseen=['c'])))
+    assert bench.seen_class_count(tmp_path) == 2
