@@ -1,31 +1,31 @@
-"""Property-world benchmark: category-supervised baseline vs ProLab vs text-embedding label space.
+"""Property-world zero-shot benchmark: one protocol, every number from the same run.
 
-    python benchmarks/bench_prolab.py [--iters 300] [--work-dir work_dirs/bench_prolab]
-                                      [--data data/property_world] [--quick]
+    python benchmarks/bench_prolab.py [--data-root data/property_world] [--spec SPEC]
+        [--descriptions descriptions/property_world.json] [--iters 300] [--quick]
+        [--v1-data-root data/property_world_v1] [--no-v1] [--json FILE]
 
-All variants train the same model (configs/property_world/*: ResNetV1c-18/2 + FCN heads, from
-scratch) on the same data with the same seed and schedule; only the label space differs:
+All rows train the same model (configs/property_world/*: ResNetV1c-18/2 + FCN heads, from
+scratch, class-balanced loss) on the same data, seed and schedule; only the label space differs:
 
-* baseline  -- one-hot categories, cross-entropy (FCNHead as shipped);
-* ProLab    -- the heads wrapped in PropertyHead, multi-hot property vectors (K=32 k-means
-               clusters of all-MiniLM-L6-v2 description embeddings of the 18 seen categories;
-               T=0.04, normalize_embedding=True as in the shipped property-world config);
-               three times: loss at label resolution (default), at feature resolution
-               (``loss_resolution='feature'``), and with a space built from the descriptions
-               with the category name masked ('A tiger is orange' -> 'it is orange', K=64), so
-               that properties group attributes across categories rather than by name;
-* text-emb  -- the same PropertyHead with a name-embedding bank (regress the sentence embedding of
-               the category name, match by cosine).
+* baseline   -- one-hot categories, cross-entropy (cannot name unseen categories);
+* ProLab     -- K k-means properties of the descriptions of the seen categories; the unseen
+                ones are ``assign``-ed onto them from their descriptions alone; again with
+                facet-wise clustering (each facet's sentences clustered on their own);
+* text-emb   -- the sentence embedding of each category name;
+* random     -- control: ProLab with each category's sentences drawn from other categories;
+* attributes -- oracle: one property per attribute value of the data (upper bound of the
+                property route);
+* supervised -- upper bound: ProLab's space, trained with the unseen categories labelled
+                (``train_all`` split).
+v1 rows (the old, confounded property-world, with its own descriptions) are added when its data
+root exists (``tools/make_dataset.py --spec .../property_world_v1.json``).
 
-Prints one table: mIoU / aAcc on the seen categories (val split, 18 classes); zero-shot mIoU on
-the 6 unseen categories (unseen-only bank: ProLab via the properties that
-`gen_properties.py assign` gives their descriptions, text-emb via their name embeddings; the
-baseline cannot name unseen categories); generalised zero-shot over all 24 (mIoU of the unseen
-and seen classes, harmonic mean; plus a sweep of ``seen_calibration`` for ProLab and text-emb);
-train s/iter and inference s/img, and ProLab/baseline ratios.
-Timings come from interleaved micro-benchmarks in this process (A, B, A, B, ... on the same batch,
-median), so load from other processes on a shared machine hits both alike; the full training
-runs' mean s/iter is printed too.
+Columns: seen mIoU (val, seen classes); zero-shot mIoU on val's unseen pixels choosing among the
+unseen categories, and per unseen category; generalised zero-shot over all categories with the
+seen-score calibration chosen on the ``calib`` split (never on val); per-attribute probe
+(linear probe of the pixel features fitted on seen pixels, accuracy on unseen pixels);
+train s/iter of the run, and ProLab / baseline ratios from an interleaved micro-benchmark.
+Seen/unseen/chance counts come from the data's meta.json.
 """
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 import time
@@ -47,127 +46,93 @@ os.chdir(REPO)
 import prolab_seg  # noqa: E402,F401
 import torch  # noqa: E402
 
-from prolab_seg import apis  # noqa: E402
-from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES  # noqa: E402
-from prolab_seg.experiments import (CONFIGS as PW_CONFIGS, DESCRIPTIONS,  # noqa: E402
-                                    build_property_world_spaces, chance_unseen_miou, evaluate,
-                                    schedule_options, space_options, zero_shot_options)
+from prolab_seg import apis, experiments as ex  # noqa: E402
 
-CONFIGS = dict(baseline=PW_CONFIGS['baseline'], prolab=PW_CONFIGS['prolab'],
-               prolab_feat=PW_CONFIGS['prolab'], prolab_masked=PW_CONFIGS['prolab'],
-               textemb=PW_CONFIGS['textemb'])
-VARIANTS = tuple(CONFIGS)
-CALIBRATIONS = (0.0, 0.1, 0.2, 0.4, 0.6, 0.8)  # PropertyHead.seen_calibration, GZSL sweep
-CALIBRATED = ('prolab', 'textemb')
+LABELS = dict(baseline='baseline (one-hot CE)', prolab='ProLab (K={k})',
+              facets='ProLab, facet-wise clustering (K={k})',
+              textemb='text-embedding (category name)',
+              random='ProLab, random descriptions (control)',
+              attributes='attribute space (oracle)',
+              supervised='supervised upper bound (unseen labelled)')
 
 
 def sh(cmd):
     print('$', ' '.join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
-def mask_names(category, sentences):
-    """'A tiger is orange with black stripes.' -> 'it is orange with black stripes.'"""
-    pat = re.compile(r'\b(?:an?|the)?\s*' + re.escape(category) + r'(?:e?s)?\b', re.I)
-    return [pat.sub('it', s).strip() for s in sentences]
+def variants(info, descriptions, work, k, seed, rows):
+    """name -> (config, training options, zero-shot options or None, GZSL bank or None,
+    calibrations)."""
+    spaces = ex.build_spaces(osp.join(work, 'spaces', 'prolab'), info, descriptions, k, seed)
+    out = dict(baseline=(ex.CONFIGS['baseline'], ex.baseline_options(info), None, None, ()))
+    out['prolab'] = (ex.CONFIGS['prolab'], ex.space_options(spaces['seen'], info),
+                     ex.zero_shot_options(spaces['all']), spaces['all'], ex.CALIBRATIONS)
+    if 'facets' in rows:
+        fs = ex.build_spaces(osp.join(work, 'spaces', 'facets'), info, descriptions, k, seed,
+                             facet_wise=True)
+        out['facets'] = (ex.CONFIGS['prolab'], ex.space_options(fs['seen'], info),
+                         ex.zero_shot_options(fs['all']), fs['all'], ex.CALIBRATIONS)
+    if 'textemb' in rows:
+        names = ex.name_banks(osp.join(work, 'spaces', 'names'), info)
+        out['textemb'] = (ex.CONFIGS['textemb'], ex.space_options(names['seen'], info),
+                          ex.zero_shot_options(names['all']), names['all'], ex.CALIBRATIONS)
+    if 'random' in rows:
+        rand = ex.random_descriptions(descriptions, info.classes, seed)
+        rs = ex.build_spaces(osp.join(work, 'spaces', 'random'), info, rand, k, seed)
+        out['random'] = (ex.CONFIGS['prolab'], ex.space_options(rs['seen'], info),
+                         ex.zero_shot_options(rs['all']), rs['all'], ex.CALIBRATIONS)
+    if 'attributes' in rows:
+        at = ex.attribute_space(osp.join(work, 'spaces', 'attributes'), info)
+        out['attributes'] = (ex.CONFIGS['prolab'], ex.space_options(at['seen'], info),
+                             ex.zero_shot_options(at['all']), at['all'], ex.CALIBRATIONS)
+    if 'supervised' in rows:
+        out['supervised'] = (ex.CONFIGS['prolab'], ex.upper_bound_options(info, spaces['all']),
+                             ex.zero_shot_options(spaces['all'], info.unseen), spaces['all'],
+                             (0.0,))
+    return {n: v for n, v in out.items() if n in rows}
 
 
-def build_banks(out, k, seed, k_masked=64):
-    """Property spaces (seen; seen + assigned unseen) and name-embedding banks."""
-    from prolab_seg.models.prolab import build_label_embedding_bank, save_label_embedding_bank
-    from prolab_seg.properties import (PropertySpace, assign_categories, build_property_space,
-                                       load_descriptions)
-    spaces = build_property_world_spaces(out, k, seed)
-    desc = load_descriptions(DESCRIPTIONS).categories
-    # same, from descriptions whose category name is masked ('it'): properties then describe
-    # attributes shared across categories instead of clustering by category name
-    masked = {c: mask_names(c, s) for c, s in desc.items()}
-    seen_m = build_property_space({c: masked[c] for c in SEEN_CLASSES}, num_properties=k_masked,
-                                  seed=seed)
-    seen_m.save(f'{out}/seen_masked.npz')
-    seen_m.extend(assign_categories(seen_m, {c: masked[c] for c in UNSEEN_CLASSES})).save(
-        f'{out}/all_masked.npz')
-    names = build_label_embedding_bank(list(ALL_CLASSES))
-    save_label_embedding_bank(f'{out}/names_seen.npz', names.class_names[:len(SEEN_CLASSES)],
-                              names.vectors[:len(SEEN_CLASSES)])
-    save_label_embedding_bank(f'{out}/names_all.npz', names.class_names, names.vectors)
-    assert PropertySpace.load(f'{out}/all.npz').class_names == list(ALL_CLASSES)
-    return dict(spaces, names_seen=f'{out}/names_seen.npz', names_all=f'{out}/names_all.npz',
-                seen_masked=f'{out}/seen_masked.npz', all_masked=f'{out}/all_masked.npz')
+def run_rows(info, descriptions, work, args, rows):
+    """Train and evaluate every row on ``info``'s data; returns name -> numbers."""
+    results = {}
+    for name, (config, train_opts, zs_opts, bank, cals) in variants(
+            info, descriptions, work, args.num_properties, args.seed, rows).items():
+        opts = dict(ex.schedule_options(info.root, args.iters, args.seed), **train_opts)
+        wd = osp.join(work, name)
+        print(f'{info.root}: training {name} ({args.iters} iterations) ...', flush=True)
+        t0 = time.time()
+        ckpt = ex.train(config, opts, wd)
+        row = dict(s_iter=(time.time() - t0) / args.iters, checkpoint=ckpt, config=config,
+                   options=opts)
+        seen_opts = opts if name != 'supervised' else dict(
+            opts, **ex.zero_shot_options(bank, info.seen))
+        row['seen_mIoU'] = ex.evaluate(config, ckpt, seen_opts, osp.join(wd, 'seen'))['mIoU']
+        if zs_opts is not None:
+            zs = ex.evaluate(config, ckpt, dict(opts, **zs_opts), osp.join(wd, 'zero_shot'))
+            row['zs_mIoU'] = zs['mIoU']
+            row['zs_IoU'] = {c: zs[f'IoU.{c}'] for c in info.unseen}
+            row['gzsl'] = ex.generalized_zero_shot(config, ckpt, opts, bank,
+                                                   osp.join(wd, 'gzsl'), cals)
+        row['probe'] = ex.attribute_probe_row(config, ckpt, opts, info, args.seed)
+        results[name] = row
+    return results
 
 
-def variant_options(name, banks):
-    if name == 'prolab':
-        return space_options(banks['seen'])
-    if name == 'prolab_masked':
-        return space_options(banks['seen_masked'])
-    if name == 'prolab_feat':
-        return dict(space_options(banks['seen']), **{
-            'model.decode_head.loss_resolution': 'feature',
-            'model.auxiliary_head.loss_resolution': 'feature'})
-    if name == 'textemb':
-        return space_options(banks['names_seen'])
-    return {}
-
-
-def test_options(name, banks, classes):
-    bank = dict(prolab_masked=banks['all_masked']).get(
-        name, banks['all'] if name.startswith('prolab') else banks['names_all'])
-    return zero_shot_options(bank, classes)
-
-
-def iou_from_results(results, num_classes):
-    """Per-class IoU from IoUMetric's per-image (area_intersect, area_union, ...) results."""
-    inter = sum(r[0] for r in results).numpy()
-    union = sum(r[1] for r in results).numpy()
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return inter / union
-
-
-def generalized_zero_shot(name, cfg_path, ckpt, opts, work):
-    """Seen+unseen bank on all 24 classes: per-class IoU -> mIoU(seen), mIoU(unseen), hIoU."""
-    from mmengine.runner import Runner
-    from mmseg.evaluation import IoUMetric
-
-    captured = {}
-    orig = IoUMetric.compute_metrics
-
-    def capture(self, results):
-        captured['iou'] = iou_from_results(results, len(ALL_CLASSES))
-        return orig(self, results)
-
-    cfg = apis.load_config(cfg_path, opts, work)
-    cfg.load_from = ckpt
-    cfg.log_level = 'WARNING'
-    IoUMetric.compute_metrics = capture
-    try:
-        Runner.from_cfg(cfg).test()
-    finally:
-        IoUMetric.compute_metrics = orig
-    iou = captured['iou'] * 100
-    s, u = np.nanmean(iou[:len(SEEN_CLASSES)]), np.nanmean(iou[len(SEEN_CLASSES):])
-    return dict(seen=s, unseen=u, h=2 * s * u / max(s + u, 1e-9))
-
-
-def micro_bench(ckpts, data, banks, reps=15):
-    """Interleaved train-step and inference timings (median s), same batch for all variants."""
-    from mmengine.config import Config
+def micro_bench(rows, data_root, reps=15):
+    """Interleaved train-step and inference timings (median s) of the baseline and ProLab rows
+    on the same batches."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmseg.apis import init_model
     from mmseg.registry import DATASETS
-    from mmengine.dataset import pseudo_collate
-    from mmengine.optim import build_optim_wrapper
     init_default_scope('mmseg')
     models, optims = {}, {}
-    for name, ckpt in ckpts.items():
-        cfg = apis.load_config(CONFIGS[name], variant_options(name, banks))
-        m = init_model(cfg, ckpt, device='cpu')
-        models[name] = m
-        optims[name] = build_optim_wrapper(m, cfg.optim_wrapper)
-    cfg = Config.fromfile(CONFIGS['baseline'])
-    cfg.train_dataloader.dataset.data_root = data
-    cfg.val_dataloader.dataset.data_root = data
+    for name in ('baseline', 'prolab'):
+        cfg = apis.load_config(rows[name]['config'], rows[name]['options'])
+        models[name] = init_model(cfg, rows[name]['checkpoint'], device='cpu')
+        optims[name] = build_optim_wrapper(models[name], cfg.optim_wrapper)
     train_ds = DATASETS.build(cfg.train_dataloader.dataset)
     val_ds = DATASETS.build(cfg.val_dataloader.dataset)
     train_batch = pseudo_collate([train_ds[i] for i in range(8)])
@@ -181,12 +146,11 @@ def micro_bench(ckpts, data, banks, reps=15):
             m.train_step(train_batch, optims[name])
             if rep >= 2:
                 t_train[name].append(time.perf_counter() - t0)
-    for name, m in models.items():
-        m.eval()
     with torch.no_grad():
         for rep in range(3):
             for item in val_items:
                 for name, m in models.items():
+                    m.eval()
                     t0 = time.perf_counter()
                     m.test_step(item)
                     if rep >= 1:
@@ -195,105 +159,112 @@ def micro_bench(ckpts, data, banks, reps=15):
             {n: float(np.median(v)) for n, v in t_inf.items()})
 
 
+def fmt(v, f='{:.1f}'):
+    return 'n/a' if v is None or (isinstance(v, float) and np.isnan(v)) else f.format(v)
+
+
+def table(results, info, k, tag=''):
+    """Markdown lines: the main table and the per-unseen-category IoU table."""
+    lines = [f'| method{tag} | seen mIoU ({len(info.seen)}) | zero-shot mIoU '
+             f'({len(info.unseen)} unseen) | GZSL seen / unseen / H (calib g) | '
+             'probe on unseen px: colour / texture / shape | train s/iter |',
+             '|' + '---|' * 6]
+    for name, r in results.items():
+        g, p = r.get('gzsl'), r['probe']
+        gz = (f"{fmt(g['mIoU_seen'])} / {fmt(g['mIoU_unseen'])} / {fmt(g['hIoU'])} "
+              f"({g['calibration']})") if g else 'n/a'
+        probe = ' / '.join(fmt(p.get(t)) for t in ('color', 'texture', 'shape'))
+        lines.append(f"| {LABELS[name].format(k=k)} | {fmt(r['seen_mIoU'])} | "
+                     f"{fmt(r.get('zs_mIoU'))} | {gz} | {probe} | {r['s_iter']:.3f} |")
+    named = [n for n in results if 'zs_IoU' in results[n]]
+    lines += ['', f'| zero-shot IoU per unseen category{tag} | '
+              + ' | '.join(LABELS[n].format(k=k) for n in named) + ' |',
+              '|' + '---|' * (1 + len(named))]
+    for c in info.unseen:
+        lines.append(f'| {c} | ' + ' | '.join(fmt(results[n]['zs_IoU'][c]) for n in named)
+                     + ' |')
+    return lines
+
+
+def targets(results):
+    """The issue's targets, each with its numbers (printed, never asserted)."""
+    r = results
+    out = []
+    if 'supervised' in r and 'prolab' in r:
+        ratio = r['prolab']['zs_mIoU'] / max(r['supervised']['zs_mIoU'], 1e-9) * 100
+        out.append(f"ProLab zero-shot / supervised upper bound: {ratio:.0f} % (target >= 50 %)")
+    for other in ('textemb', 'random'):
+        if other in r and 'prolab' in r:
+            out.append(f"ProLab zero-shot - {LABELS[other]}: "
+                       f"{r['prolab']['zs_mIoU'] - r[other]['zs_mIoU']:+.1f} (target >= +10)")
+    if 'prolab' in r:
+        out.append(f"ProLab GZSL harmonic mean: {r['prolab']['gzsl']['hIoU']:.1f} (target >= 25)")
+        out.append(f"ProLab seen mIoU - baseline: "
+                   f"{r['prolab']['seen_mIoU'] - r['baseline']['seen_mIoU']:+.1f} (target >= 0)")
+    return out
+
+
+def ensure_data(root, spec):
+    if not osp.isfile(osp.join(root, 'meta.json')):
+        sh([sys.executable, 'tools/make_dataset.py', '--out', root, '--seed', '0']
+           + (['--spec', spec] if spec else []))
+    return ex.data_info(root)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', default='data/property_world')
+    p.add_argument('--data-root', default='data/property_world')
+    p.add_argument('--spec', help='spec to generate --data-root from when it is missing')
+    p.add_argument('--descriptions', default=ex.DESCRIPTIONS)
+    p.add_argument('--v1-data-root', default='data/property_world_v1')
+    p.add_argument('--v1-descriptions', default=osp.join(REPO, 'descriptions',
+                                                         'property_world_v1.json'))
+    p.add_argument('--no-v1', action='store_true', help='skip the v1 rows')
+    p.add_argument('--rows', nargs='+', default=list(LABELS), choices=list(LABELS))
     p.add_argument('--work-dir', default='work_dirs/bench_prolab')
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--num-properties', '-k', type=int, default=32)
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--quick', action='store_true', help='20 iterations (smoke test)')
+    p.add_argument('--quick', action='store_true', help='20 iterations, no v1 (smoke test)')
     p.add_argument('--json', help='also write the numbers here')
     args = p.parse_args()
     if args.quick:
-        args.iters = 20
+        args.iters, args.no_v1 = 20, True
+    if 'baseline' not in args.rows:
+        args.rows.insert(0, 'baseline')
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     t_start = time.time()
-    if not osp.isdir(osp.join(args.data, 'img_dir')):
-        sh([sys.executable, 'tools/make_dataset.py', '--out', args.data, '--seed', '0'])
-    banks = build_banks(osp.join(args.work_dir, 'banks'), args.num_properties, args.seed)
+    info = ensure_data(args.data_root, args.spec)
+    results = run_rows(info, args.descriptions, args.work_dir, args, args.rows)
+    v1 = None
+    if not args.no_v1 and osp.isfile(osp.join(args.v1_data_root, 'meta.json')):
+        v1_info = ex.data_info(args.v1_data_root)
+        v1 = (v1_info, run_rows(v1_info, args.v1_descriptions, osp.join(args.work_dir, 'v1'),
+                                args, ['baseline', 'prolab']))
+    timing = None
+    if 'prolab' in results:
+        print('timing (interleaved micro-benchmark) ...', flush=True)
+        timing = micro_bench(results, args.data_root)
+    chance = ex.chance_unseen_miou(info)
 
-    ckpts, run_s_iter = {}, {}
-    for name in VARIANTS:
-        work = osp.join(args.work_dir, name)
-        opts = schedule_options(args.data, args.iters, args.seed)
-        opts.update(variant_options(name, banks))
-        cfg = apis.load_config(CONFIGS[name], opts, work)
-        cfg.log_level = 'WARNING'
-        print(f'training {name} ({args.iters} iterations) ...', flush=True)
-        t0 = time.time()
-        runner = apis.train(cfg)
-        run_s_iter[name] = (time.time() - t0) / args.iters
-        ckpts[name] = osp.join(work, f'iter_{args.iters}.pth')
-        del runner
-
-    rows = {}
-    for name in VARIANTS:
-        opts = schedule_options(args.data, args.iters, args.seed)
-        opts.update(variant_options(name, banks))
-        seen = evaluate(CONFIGS[name], ckpts[name], opts,
-                        osp.join(args.work_dir, name, 'test_seen'))
-        row = dict(seen_mIoU=seen['mIoU'], seen_aAcc=seen['aAcc'])
-        if name != 'baseline':
-            o = dict(opts, **test_options(name, banks, UNSEEN_CLASSES))
-            zs = evaluate(CONFIGS[name], ckpts[name], o,
-                          osp.join(args.work_dir, name, 'test_unseen'))
-            row['unseen_mIoU'] = zs['mIoU']
-            o = dict(opts, **test_options(name, banks, None))
-            o['val_dataloader.dataset.metainfo'] = None
-            row['gzsl'] = generalized_zero_shot(name, CONFIGS[name], ckpts[name], o,
-                                                osp.join(args.work_dir, name, 'test_all'))
-            if name in CALIBRATED:
-                row['gzsl_calibrated'] = {g: generalized_zero_shot(
-                    name, CONFIGS[name], ckpts[name],
-                    dict(o, **{'model.decode_head.seen_calibration': g}),
-                    osp.join(args.work_dir, name, f'test_all_cal{g}')) for g in CALIBRATIONS[1:]}
-                row['gzsl_calibrated'][0.0] = row['gzsl']
-        rows[name] = row
-    print('timing (interleaved micro-benchmark) ...', flush=True)
-    t_train, t_inf = micro_bench(ckpts, args.data, banks)
-    chance = chance_unseen_miou(args.data)
-
-    def f(v, fmt='{:.2f}'):
-        return 'n/a' if v is None else fmt.format(v)
-
-    head = ('| method | seen mIoU | seen aAcc | zero-shot unseen mIoU (6-way) | GZSL mIoU '
-            'seen / unseen / H (24-way) | train s/iter | infer s/img | train s/iter (full run) |')
-    lines = [head, '|' + '---|' * 8]
-    label = dict(baseline='baseline (one-hot CE)',
-                 prolab='ProLab (K=%d, loss at label res.)' % args.num_properties,
-                 prolab_feat='ProLab (K=%d, loss at feature res.)' % args.num_properties,
-                 prolab_masked='ProLab (K=64, names masked in descriptions)',
-                 textemb='text-embedding (category name)')
-    for name, r in rows.items():
-        g = r.get('gzsl')
-        lines.append(
-            f"| {label[name]} | {f(r['seen_mIoU'])} | {f(r['seen_aAcc'])} | "
-            f"{f(r.get('unseen_mIoU'))} | "
-            + (f"{g['seen']:.2f} / {g['unseen']:.2f} / {g['h']:.2f}" if g else 'n/a')
-            + f" | {t_train[name]:.4f} | {t_inf[name]:.4f} | {run_s_iter[name]:.3f} |")
-    lines.append('')
-    for name in VARIANTS[1:]:
-        lines.append(f'{label[name]} / baseline: train time per iteration '
-                     f'{t_train[name] / t_train["baseline"]:.3f}, inference time per image '
-                     f'{t_inf[name] / t_inf["baseline"]:.3f}')
-    lines.append(f'chance (uniform random among the 6 unseen) unseen mIoU: {chance:.2f}')
-    lines += ['', 'GZSL with calibrated stacking (seen_calibration g subtracted from the seen '
-              'categories\' scores; swept on the val split itself, so the best row is an upper bound)',
-              '| g | ' + ' | '.join(f'{label[n]}: seen / unseen / H' for n in CALIBRATED) + ' |',
-              '|' + '---|' * (1 + len(CALIBRATED))]
-    for g in CALIBRATIONS:
-        cells = [rows[n]['gzsl_calibrated'][g] for n in CALIBRATED]
-        lines.append(f'| {g} | ' + ' | '.join(
-            f"{c['seen']:.2f} / {c['unseen']:.2f} / {c['h']:.2f}" for c in cells) + ' |')
-    lines.append(f'{args.iters} iterations, batch 8, 64x64, seed {args.seed}, '
+    lines = table(results, info, args.num_properties)
+    if v1:
+        lines += [''] + table(v1[1], v1[0], args.num_properties, ' [v1 data]')
+    lines += ['', f'chance (uniform among the {len(info.unseen)} unseen) zero-shot mIoU: '
+              f'{chance:.1f}'] + targets(results)
+    if timing:
+        t_train, t_inf = timing
+        lines.append(f"ProLab / baseline: train step {t_train['prolab'] / t_train['baseline']:.3f}"
+                     f", inference {t_inf['prolab'] / t_inf['baseline']:.3f} (interleaved, "
+                     'median)')
+    lines.append(f'{args.data_root}: {args.iters} iterations, batch 8, seed {args.seed}, '
                  f'torch threads {torch.get_num_threads()}, total {time.time() - t_start:.0f} s')
     print('\n' + '\n'.join(lines))
     if args.json:
         with open(args.json, 'w') as fh:
-            json.dump(dict(rows=rows, train_s_iter=t_train, infer_s_img=t_inf,
-                           run_s_iter=run_s_iter, chance_unseen_mIoU=chance,
-                           iters=args.iters), fh, indent=2, default=float)
+            json.dump(dict(rows=results, v1_rows=v1[1] if v1 else None,
+                           chance_unseen_mIoU=chance, timing=timing, iters=args.iters),
+                      fh, indent=2, default=str)
 
 
 if __name__ == '__main__':

@@ -1,17 +1,18 @@
 """The main job: the whole ProLab story on property-world at small scale, with a results table.
 
-1. generate the dataset (if missing); 2. build the property space of the 18 seen categories from
-the shipped descriptions and assign the 6 unseen ones onto it; 3. train the category-supervised
-baseline and ProLab (same model, data, seed, schedule); 4. evaluate both on the seen categories
-and ProLab zero-shot on the unseen ones; 5. segment val images holding an unseen category.
+1. generate the dataset (if missing); 2. build the property space of the seen categories from
+the descriptions and assign the unseen ones onto it; 3. train the category-supervised baseline
+and ProLab (same model, data, seed, schedule); 4. evaluate seen, zero-shot and generalised
+zero-shot (calibration from the calib split); 5. segment val images holding an unseen category
+and name the properties that fired on it. Every count comes from the data's meta.json.
 """
 from __future__ import annotations
 
 import os.path as osp
 import time
 
-from prolab_seg import experiments
-from prolab_seg.datasets import SEEN_CLASSES, UNSEEN_CLASSES, write_property_world
+from prolab_seg import experiments as ex
+from prolab_seg.datasets import write_property_world
 
 
 def _step(i: int, text: str) -> None:
@@ -19,71 +20,81 @@ def _step(i: int, text: str) -> None:
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_world',
-             iters: int = 300, seed: int = 0, num_properties: int = 32) -> dict:
+             iters: int = 300, seed: int = 0, num_properties: int = 32, spec: str | None = None,
+             descriptions: str = ex.DESCRIPTIONS) -> dict:
     """Run the five stages; prints progress and returns the numbers of the final table."""
     from prolab_seg.properties import PropertySpace
-    from prolab_seg.segment import load_segmentor, segment_images
+    from prolab_seg.segment import load_segmentor, property_names, segment_images
     start = time.time()
-    if osp.isdir(osp.join(data_root, 'img_dir')):
+    if osp.isfile(osp.join(data_root, 'meta.json')):
         _step(1, f'dataset: using {data_root}')
     else:
         _step(1, f'dataset: generating property-world into {data_root}')
-        write_property_world(data_root, seed=seed)
+        write_property_world(data_root, spec=spec, seed=seed)
+    info = ex.data_info(data_root)
 
-    _step(2, f'property space: K={num_properties} from descriptions of {len(SEEN_CLASSES)} seen '
-             f'categories; {len(UNSEEN_CLASSES)} unseen assigned from their descriptions')
-    spaces = experiments.build_property_world_spaces(osp.join(work_dir, 'spaces'),
-                                                     num_properties, seed)
+    _step(2, f'property space: K={num_properties} from descriptions of {len(info.seen)} seen '
+             f'categories; {len(info.unseen)} unseen assigned from their descriptions')
+    spaces = ex.build_spaces(osp.join(work_dir, 'spaces'), info, descriptions, num_properties,
+                             seed)
     space = PropertySpace.load(spaces['all'])
     sim = space.similarity()
-    for name in UNSEEN_CLASSES:
+    for name in info.unseen:
         i = space.index(name)
-        near = sorted(SEEN_CLASSES, key=lambda c: -sim[i, space.index(c)])[:2]
+        near = sorted(info.seen, key=lambda c: -sim[i, space.index(c)])[:2]
         print(f'      {name:>20} ~ ' + ', '.join(f'{c} {sim[i, space.index(c)]:.2f}'
                                                  for c in near), flush=True)
 
-    results, ckpts = {}, {}
+    results, ckpts, opts = {}, {}, {}
+    train_opts = dict(baseline=ex.baseline_options(info),
+                      prolab=ex.space_options(spaces['seen'], info))
     for name in ('baseline', 'prolab'):
         _step(3, f'training {name} for {iters} iterations')
-        opts = experiments.schedule_options(data_root, iters, seed)
-        if name == 'prolab':
-            opts.update(experiments.space_options(spaces['seen']))
+        opts[name] = dict(ex.schedule_options(data_root, iters, seed), **train_opts[name])
         t0 = time.time()
-        ckpts[name] = experiments.train(experiments.CONFIGS[name], opts,
-                                        osp.join(work_dir, name))
+        ckpts[name] = ex.train(ex.CONFIGS[name], opts[name], osp.join(work_dir, name))
         s_iter = (time.time() - t0) / iters
         _step(4, f'evaluating {name}')
-        seen = experiments.evaluate(experiments.CONFIGS[name], ckpts[name], opts,
-                                    osp.join(work_dir, name, 'test_seen'))
-        results[name] = dict(seen_mIoU=seen['mIoU'], seen_aAcc=seen['aAcc'], s_iter=s_iter)
-        if name == 'prolab':
-            zs = experiments.evaluate(
-                experiments.CONFIGS[name], ckpts[name],
-                dict(opts, **experiments.zero_shot_options(spaces['all'], UNSEEN_CLASSES)),
-                osp.join(work_dir, name, 'test_unseen'))
-            results[name]['unseen_mIoU'] = zs['mIoU']
+        seen = ex.evaluate(ex.CONFIGS[name], ckpts[name], opts[name],
+                           osp.join(work_dir, name, 'test_seen'))
+        results[name] = dict(seen_mIoU=seen['mIoU'], s_iter=s_iter)
+    zs = ex.evaluate(ex.CONFIGS['prolab'], ckpts['prolab'],
+                     dict(opts['prolab'], **ex.zero_shot_options(spaces['all'])),
+                     osp.join(work_dir, 'prolab', 'test_unseen'))
+    gzsl = ex.generalized_zero_shot(ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'],
+                                    spaces['all'], osp.join(work_dir, 'prolab', 'gzsl'))
+    results['prolab'].update(unseen_mIoU=zs['mIoU'], gzsl=gzsl,
+                             unseen_IoU={c: zs[f'IoU.{c}'] for c in info.unseen})
 
-    _step(5, 'segmenting val images that hold an unseen category (all 24 categories in the bank)')
-    picks = experiments.images_with_unseen(data_root)[:3]
-    model, is_prolab = load_segmentor(experiments.CONFIGS['prolab'], ckpts['prolab'],
-                                      categories=spaces['all'],
-                                      cfg_options=experiments.space_options(spaces['seen']))
+    _step(5, f'segmenting val images that hold an unseen category (all {len(info.classes)} '
+             'categories in the bank)')
+    picks = ex.images_with_unseen(info)[:3]
+    model, is_prolab = load_segmentor(ex.CONFIGS['prolab'], ckpts['prolab'],
+                                      categories=spaces['all'], cfg_options=opts['prolab'])
     out_dir = osp.join(work_dir, 'segment')
+    names = property_names(spaces['seen'], model.decode_head.num_properties)
     for (path, truth), summary in zip(picks, segment_images(model, is_prolab,
                                                             [p for p, _ in picks], out_dir)):
         found = ', '.join(f'{k} {v["pixel_share"]:.0%}' for k, v in summary['categories'].items())
-        print(f'      {osp.basename(path)} (holds {truth}): {found}', flush=True)
+        print(f'      {osp.basename(path)} (holds {truth}): predicted {found}', flush=True)
+        fired = ex.fired_properties(model, info, path, truth, names)
+        print(f'        properties that fired on the {truth} pixels: '
+              + '; '.join(f'{n} ({a:.2f})' for n, a in fired), flush=True)
     print(f'      masks and property pictures in {out_dir}', flush=True)
 
-    chance = experiments.chance_unseen_miou(data_root)
-    print('\n| method | seen mIoU (18) | seen aAcc | zero-shot mIoU (6 unseen) | train s/iter |')
+    chance = ex.chance_unseen_miou(info)
+    b, p = results['baseline'], results['prolab']
+    print(f'\n| method | seen mIoU ({len(info.seen)}) | zero-shot mIoU ({len(info.unseen)} '
+          'unseen) | GZSL seen / unseen / H | train s/iter |')
     print('|---|---|---|---|---|')
-    for name, label in (('baseline', 'category-supervised baseline'),
-                        ('prolab', f'ProLab (K={num_properties} properties)')):
-        r = results[name]
-        unseen = f"{r['unseen_mIoU']:.2f}" if 'unseen_mIoU' in r else 'n/a (cannot name them)'
-        print(f"| {label} | {r['seen_mIoU']:.2f} | {r['seen_aAcc']:.2f} | {unseen} | "
-              f"{r['s_iter']:.3f} |")
-    print(f'\nchance zero-shot mIoU (uniform among the 6 unseen): {chance:.2f}; '
+    print(f"| category-supervised baseline | {b['seen_mIoU']:.2f} | n/a (cannot name them) | "
+          f"n/a | {b['s_iter']:.3f} |")
+    print(f"| ProLab (K={num_properties} properties) | {p['seen_mIoU']:.2f} | "
+          f"{p['unseen_mIoU']:.2f} | {gzsl['mIoU_seen']:.1f} / {gzsl['mIoU_unseen']:.1f} / "
+          f"{gzsl['hIoU']:.1f} | {p['s_iter']:.3f} |")
+    print('\nzero-shot IoU per unseen category: ' + ', '.join(
+        f'{c} {v:.1f}' for c, v in p['unseen_IoU'].items()))
+    print(f'chance zero-shot mIoU (uniform among the {len(info.unseen)} unseen): {chance:.2f}; '
+          f'GZSL seen calibration {gzsl["calibration"]} chosen on the calib split; '
           f'{iters} iterations, seed {seed}; total {time.time() - start:.0f} s')
     return dict(results, chance_unseen_mIoU=chance)

@@ -1,17 +1,23 @@
 """The property-world ProLab experiment, in pieces shared by ``tools/demo.py`` (the main job)
-and ``benchmarks/bench_prolab.py``: build the property spaces, train a config for N iterations,
-evaluate on the seen classes and zero-shot on the unseen ones.
+and ``benchmarks/bench_prolab.py``: label spaces, training, and the zero-shot protocol.
+
+Everything about the categories (all / seen / unseen, their attributes, pixel counts) comes from
+the data's ``meta.json`` (:func:`data_info`), never from the default spec, so data generated from
+any spec runs without code edits. Protocol: seen mIoU on ``val`` (seen classes); zero-shot mIoU
+on ``val``'s unseen pixels, choosing among the unseen categories; generalised zero-shot on
+``val`` over all categories, with the seen-score calibration chosen on the ``calib`` split.
 """
 from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from prolab_seg import apis
-from prolab_seg.datasets import SEEN_CLASSES, UNSEEN_CLASSES
+from prolab_seg.datasets.property_world import read_meta
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
@@ -21,21 +27,119 @@ CONFIGS = dict(
     prolab=osp.join(PW_CONFIGS, 'prolab_fcn-r18-d8_300it_property-world-64x64.py'),
     textemb=osp.join(PW_CONFIGS, 'textemb_fcn-r18-d8_300it_property-world-64x64.py'),
 )
+#: ``PropertyHead.seen_calibration`` values tried on the calib split for generalised zero-shot.
+CALIBRATIONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
+SPLIT_PREFIX = 'test_dataloader.dataset.data_prefix'
 
 
-def build_property_world_spaces(out: str, num_properties: int = 32, seed: int = 0,
-                                model=None) -> dict[str, str]:
-    """Space of the seen categories (``seen.npz``) and the same plus the unseen categories
-    mapped onto its centroids by ``assign`` (``all.npz``); returns their paths."""
-    from prolab_seg.properties import assign_categories, build_property_space, load_descriptions
+@dataclass(frozen=True)
+class DataInfo:
+    """Categories of a generated property-world dataset (from its ``meta.json``)."""
+    root: str
+    classes: list[str]
+    seen: list[str]
+    unseen: list[str]
+    attributes: dict[str, dict[str, str]]
+    pixels: dict[str, dict[str, int]]
+
+
+def data_info(data_root: str) -> DataInfo:
+    """Read ``data_root/meta.json``; ``FileNotFoundError`` if the root holds no generated data."""
+    meta = read_meta(data_root)
+    if meta is None:
+        raise FileNotFoundError(f'{data_root}: no meta.json; generate the data with '
+                                f'`python tools/make_dataset.py --out {data_root}`')
+    missing = [k for k in ('attributes', 'pixels_per_class') if k not in meta]
+    if missing:
+        raise ValueError(f'{data_root}/meta.json lacks {missing}: written by an older version; '
+                         f're-generate it with tools/make_dataset.py')
+    return DataInfo(data_root, meta['classes'], meta['seen'], meta['unseen'], meta['attributes'],
+                    meta['pixels_per_class'])
+
+
+# ------------------------------------------------------------------ label spaces
+def descriptions_for(descriptions: str | Mapping, names: Sequence[str]) -> dict:
+    """``{name: sentences}`` of ``names`` from a descriptions file or dict (error naming the
+    file and the missing categories)."""
+    from prolab_seg.properties import load_descriptions
+    source = descriptions if isinstance(descriptions, str) else '<dict>'
+    cats = load_descriptions(descriptions).categories if isinstance(descriptions, str) \
+        else dict(descriptions)
+    missing = [n for n in names if n not in cats]
+    if missing:
+        raise KeyError(f'{source}: no descriptions for {missing}')
+    return {n: cats[n] for n in names}
+
+
+def build_spaces(out: str, info: DataInfo, descriptions: str | Mapping = DESCRIPTIONS,
+                 num_properties: int = 32, seed: int = 0, model=None,
+                 facet_wise: bool = False) -> dict[str, str]:
+    """Property space of the seen categories (``seen.npz``) and the same plus the unseen ones
+    mapped onto its centroids by ``assign`` (``all.npz``, data class order); returns paths.
+    ``facet_wise``: see :func:`~prolab_seg.properties.build_property_space`."""
+    from prolab_seg.properties import assign_categories, build_property_space
     os.makedirs(out, exist_ok=True)
-    desc = load_descriptions(DESCRIPTIONS).categories
-    seen = build_property_space({c: desc[c] for c in SEEN_CLASSES}, num_properties, seed=seed,
-                                model=model)
+    seen = build_property_space(descriptions_for(descriptions, info.seen), num_properties,
+                                seed=seed, model=model, facet_wise=facet_wise)
     seen.save(osp.join(out, 'seen.npz'))
-    new = assign_categories(seen, {c: desc[c] for c in UNSEEN_CLASSES}, model=model)
-    seen.extend(new).save(osp.join(out, 'all.npz'))
+    new = assign_categories(seen, descriptions_for(descriptions, info.unseen), model=model)
+    seen.extend(new).subset(info.classes).save(osp.join(out, 'all.npz'))
     return dict(seen=osp.join(out, 'seen.npz'), all=osp.join(out, 'all.npz'))
+
+
+def attribute_space(out: str, info: DataInfo) -> dict[str, str]:
+    """Oracle label space: one property per attribute value of the data (``type=value``), each
+    category the multi-hot of its own values (``seen.npz`` / ``all.npz``)."""
+    from prolab_seg.properties import PropertySpace
+    values = sorted({(t, v) for a in info.attributes.values() for t, v in a.items()})
+    vectors = np.array([[float(info.attributes[c].get(t) == v) for t, v in values]
+                        for c in info.classes], np.float32)
+    names = [f'{t}={v}' for t, v in values]
+    space = PropertySpace(info.classes, vectors, np.eye(len(values), dtype=np.float32),
+                          dict(kind='attribute', property_names=names, num_properties=len(names),
+                               sources=[osp.join(info.root, 'meta.json')]))
+    os.makedirs(out, exist_ok=True)
+    space.subset(info.seen).save(osp.join(out, 'seen.npz'))
+    space.save(osp.join(out, 'all.npz'))
+    return dict(seen=osp.join(out, 'seen.npz'), all=osp.join(out, 'all.npz'))
+
+
+def random_descriptions(descriptions: str | Mapping, names: Sequence[str],
+                        seed: int = 0) -> dict[str, list[str]]:
+    """Control: each category gets as many sentences as it has, drawn at random (without
+    replacement) from the other categories' sentences."""
+    from prolab_seg.properties.descriptions import sentences_of
+    cats = {n: sentences_of(v) for n, v in descriptions_for(descriptions, names).items()}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, own in cats.items():
+        pool = sorted({s for other, sents in cats.items() if other != name for s in sents}
+                      - set(own))
+        out[name] = [pool[i] for i in rng.choice(len(pool), len(own), replace=False)]
+    return out
+
+
+def name_banks(out: str, info: DataInfo, model=None) -> dict[str, str]:
+    """Text-embedding label spaces: the sentence embedding of each category name."""
+    from prolab_seg.models.prolab import build_label_embedding_bank, save_label_embedding_bank
+    os.makedirs(out, exist_ok=True)
+    bank = build_label_embedding_bank(info.classes, model=model)
+    n = len(info.seen)
+    save_label_embedding_bank(osp.join(out, 'names_seen.npz'), info.classes[:n], bank.vectors[:n])
+    save_label_embedding_bank(osp.join(out, 'names_all.npz'), info.classes, bank.vectors)
+    return dict(seen=osp.join(out, 'names_seen.npz'), all=osp.join(out, 'names_all.npz'))
+
+
+# ------------------------------------------------------------------ config options
+def class_weights(info: DataInfo, classes: Sequence[str] | None = None, split: str = 'train',
+                  power: float = 0.5) -> list[float]:
+    """Loss weight per class, ``frequency ** -power`` over ``split``'s pixels, normalised so the
+    pixel-weighted mean is 1 (balances small objects against large background regions)."""
+    classes = info.seen if classes is None else classes
+    freq = np.array([info.pixels[split][c] for c in classes], np.float64)
+    freq = np.maximum(freq, 1) / max(freq.sum(), 1)
+    w = freq ** -power
+    return [round(float(x), 4) for x in w / (w * freq).sum()]
 
 
 def schedule_options(data_root: str, iters: int, seed: int = 0) -> dict:
@@ -54,68 +158,196 @@ def schedule_options(data_root: str, iters: int, seed: int = 0) -> dict:
             dict(type='PolyLR', eta_min=0.0, power=1.0, begin=warmup, end=iters,
                  by_epoch=False)],
         'randomness.seed': seed,
+        'test_evaluator': dict(type='ZeroShotIoUMetric'),
     })
     return opts
 
 
-def space_options(space: str) -> dict:
-    """Train a ``PropertyHead`` config (main + auxiliary head) on ``space``."""
-    return {'model.decode_head.property_space': space,
+def baseline_options(info: DataInfo, balance: bool = True) -> dict:
+    """Category-CE heads sized to the data's seen classes (and class-balanced)."""
+    n = len(info.seen)
+    opts = {'model.decode_head.num_classes': n, 'model.auxiliary_head.num_classes': n}
+    if balance:
+        w = class_weights(info)
+        opts.update({'model.decode_head.loss_decode.class_weight': w,
+                     'model.auxiliary_head.loss_decode.class_weight': w})
+    return opts
+
+
+def space_options(space: str, info: DataInfo | None = None,
+                  classes: Sequence[str] | None = None) -> dict:
+    """Train a ``PropertyHead`` config (main + auxiliary head) on ``space``; with ``info``,
+    class-balanced over ``classes`` (default: the seen ones)."""
+    opts = {'model.decode_head.property_space': space,
             'model.auxiliary_head.property_space': space}
+    if info is not None:
+        w = class_weights(info, classes)
+        opts.update({'model.decode_head.loss_decode.class_weight': w,
+                     'model.auxiliary_head.loss_decode.class_weight': w})
+    return opts
 
 
-def zero_shot_options(bank: str, classes: Sequence[str] | None) -> dict:
-    """Test with inference bank ``bank``, restricted to ``classes`` (test set: only their pixels)."""
+def upper_bound_options(info: DataInfo, space: str) -> dict:
+    """Supervised upper bound: train on ``train_all`` (unseen categories labelled too) with
+    every category's vector of ``space``."""
+    opts = space_options(space, info, info.classes)
+    opts.update({'train_dataloader.dataset.data_prefix': dict(
+                     img_path='img_dir/train_all', seg_map_path='ann_dir/train_all'),
+                 'train_dataloader.dataset.class_subset': 'all',
+                 'val_dataloader.dataset.class_subset': 'all'})
+    return opts
+
+
+def zero_shot_options(bank: str, classes: str | Sequence[str] | None = 'new') -> dict:
+    """Test with inference bank ``bank``: ``'new'`` = its categories outside the training
+    space, on the data's unseen pixels; a list = those categories, on their pixels; None =
+    every category, on every pixel (generalised zero-shot)."""
+    listed = classes is not None and not isinstance(classes, str)
     return {'model.decode_head.test_property_space': bank,
-            'model.decode_head.test_classes': list(classes) if classes else None,
-            'test_dataloader.dataset.metainfo': dict(classes=tuple(classes)) if classes else None}
+            'model.decode_head.test_classes': list(classes) if listed else classes,
+            'test_dataloader.dataset.metainfo': dict(classes=tuple(classes)) if listed else None,
+            'test_dataloader.dataset.class_subset': 'unseen' if classes == 'new' else 'all'}
 
 
+def split_options(split: str) -> dict:
+    """Test on another split of the data (e.g. ``calib``)."""
+    return {SPLIT_PREFIX: dict(img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}')}
+
+
+# ------------------------------------------------------------------ train / evaluate
 def train(config: str, options: dict, work_dir: str, quiet: bool = True) -> str:
     """Train ``config`` with ``options``; returns the final checkpoint path."""
     cfg = apis.load_config(config, options, work_dir)
     if quiet:
-        cfg.log_level = 'WARNING'
+        cfg.log_level = 'ERROR'
     apis.train(cfg)
     return osp.join(work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
 
 
 def evaluate(config: str, checkpoint: str, options: dict, work_dir: str,
              quiet: bool = True) -> dict:
-    """``tools/test.py`` on ``checkpoint``; returns mmseg's metrics (aAcc, mIoU, mAcc)."""
+    """``tools/test.py`` on ``checkpoint``; returns the test metric's numbers."""
     cfg = apis.load_config(config, options, work_dir)
     if quiet:
-        cfg.log_level = 'WARNING'
+        cfg.log_level = 'ERROR'
     return apis.test(cfg, checkpoint)
 
 
-def chance_unseen_miou(data_root: str, seed: int = 0) -> float:
-    """mIoU (%) of a uniform-random guess among the unseen classes, on unseen-class pixels."""
+def generalized_zero_shot(config: str, checkpoint: str, options: dict, bank: str,
+                          work_dir: str, calibrations: Sequence[float] = CALIBRATIONS) -> dict:
+    """Every category in the bank, every class of the data: the ``seen_calibration`` with the
+    best harmonic mean on the ``calib`` split, then ``val`` with it. Returns the val metrics
+    (``mIoU_seen``, ``mIoU_unseen``, ``hIoU``, per class) plus ``calibration`` and
+    ``calib_hIoU``."""
+    opts = dict(options, **zero_shot_options(bank, None))
+    best, best_h = 0.0, -1.0
+    for g in calibrations:
+        m = evaluate(config, checkpoint,
+                     dict(opts, **split_options('calib'),
+                          **{'model.decode_head.seen_calibration': g}),
+                     osp.join(work_dir, f'calib_{g}'))
+        if m['hIoU'] > best_h:
+            best, best_h = g, m['hIoU']
+    out = evaluate(config, checkpoint, dict(opts, **{'model.decode_head.seen_calibration': best}),
+                   osp.join(work_dir, 'val'))
+    return dict(out, calibration=best, calib_hIoU=best_h)
+
+
+def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
+    """mIoU (%) of a uniform-random guess among the unseen classes, on ``val``'s unseen-class
+    pixels."""
     from PIL import Image
     rng = np.random.default_rng(seed)
-    n, first = len(UNSEEN_CLASSES), len(SEEN_CLASSES)
+    n = len(info.unseen)
+    lut = np.full(256, -1)
+    lut[[info.classes.index(c) for c in info.unseen]] = np.arange(n)
     inter, union = np.zeros(n), np.zeros(n)
-    ann = osp.join(data_root, 'ann_dir', 'val')
+    ann = osp.join(info.root, 'ann_dir', 'val')
     for f in sorted(os.listdir(ann)):
-        lab = np.asarray(Image.open(osp.join(ann, f))).astype(int) - first
-        lab = lab[(lab >= 0) & (lab < n)]
+        lab = lut[np.asarray(Image.open(osp.join(ann, f)))]
+        lab = lab[lab >= 0]
         pred = rng.integers(0, n, lab.shape)
-        for c in range(n):
-            inter[c] += np.sum((lab == c) & (pred == c))
-            union[c] += np.sum((lab == c) | (pred == c))
+        conf = np.bincount(lab * n + pred, minlength=n * n).reshape(n, n)
+        inter += np.diag(conf)
+        union += conf.sum(0) + conf.sum(1) - np.diag(conf)
     with np.errstate(invalid='ignore'):
         return float(np.nanmean(inter / union) * 100)
 
 
-def images_with_unseen(data_root: str) -> list[tuple[str, str]]:
+def images_with_unseen(info: DataInfo) -> list[tuple[str, str]]:
     """``(image path, unseen category)`` for each val image holding an unseen category."""
     from PIL import Image
     out = []
-    ann = osp.join(data_root, 'ann_dir', 'val')
+    ann = osp.join(info.root, 'ann_dir', 'val')
+    unseen_ids = {info.classes.index(c): c for c in info.unseen}
     for f in sorted(os.listdir(ann)):
         ids = np.unique(np.asarray(Image.open(osp.join(ann, f))))
-        unseen = [UNSEEN_CLASSES[i - len(SEEN_CLASSES)] for i in ids
-                  if len(SEEN_CLASSES) <= i < len(SEEN_CLASSES) + len(UNSEEN_CLASSES)]
-        if unseen:
-            out.append((osp.join(data_root, 'img_dir', 'val', f), unseen[0]))
+        found = [unseen_ids[i] for i in ids.tolist() if i in unseen_ids]
+        if found:
+            out.append((osp.join(info.root, 'img_dir', 'val', f), found[0]))
     return out
+
+
+def label_res_features(model, image: str, size: tuple[int, int]):
+    """``[D, H, W]`` per-pixel features of ``image`` at label size ``size``: a ProLab head's
+    property activations (D = K), a category head's class logits (D = C)."""
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+    rgb = np.asarray(Image.open(image).convert('RGB'))
+    x = torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)  # BGR, as mmseg loads it
+    head = model.decode_head
+    with torch.no_grad():
+        feats = model.extract_feat(model.data_preprocessor(dict(inputs=[x]), False)['inputs'])
+        out = head.property_activations(feats) if hasattr(head, 'property_activations') \
+            else head(feats)
+        return F.interpolate(out, size=size, mode='bilinear', align_corners=False)[0]
+
+
+def pixel_features(model, info: DataInfo, split: str, classes: Sequence[str],
+                   per_image: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``([N, D] features, [N] class index)`` (:func:`label_res_features`) of up to
+    ``per_image`` random pixels of ``classes`` per ``split`` image."""
+    import torch
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    wanted = [info.classes.index(c) for c in classes]
+    xs, ys = [], []
+    img_dir = osp.join(info.root, 'img_dir', split)
+    for f in sorted(os.listdir(img_dir)):
+        label = np.asarray(Image.open(osp.join(info.root, 'ann_dir', split, f)))
+        idx = np.flatnonzero(np.isin(label, wanted))
+        if not len(idx):
+            continue
+        idx = rng.choice(idx, min(per_image, len(idx)), replace=False)
+        out = label_res_features(model, osp.join(img_dir, f), label.shape)
+        xs.append(out.flatten(1)[:, torch.from_numpy(idx)].T.numpy())
+        ys.append(label.reshape(-1)[idx].astype(np.int64))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def fired_properties(model, info: DataInfo, image: str, category: str,
+                     names: Sequence[str], top: int = 3) -> list[tuple[str, float]]:
+    """The ``top`` properties with the highest mean activation on the pixels labelled
+    ``category`` in val ``image`` (a ProLab model)."""
+    import torch
+    from PIL import Image
+    label = np.asarray(Image.open(osp.join(info.root, 'ann_dir', 'val', osp.basename(image))))
+    act = label_res_features(model, image, label.shape)
+    mean = act[:, torch.from_numpy(label == info.classes.index(category))].mean(1).numpy()
+    return [(names[k], float(mean[k])) for k in np.argsort(-mean)[:top]]
+
+
+def attribute_probe_row(config: str, checkpoint: str, options: dict, info: DataInfo,
+                        seed: int = 0) -> dict[str, float]:
+    """Per-attribute probe of a trained model: fitted on ``train`` seen-category pixels, scored
+    on ``val`` unseen-category pixels (see :func:`prolab_seg.evaluation.attribute_probe`)."""
+    from mmseg.apis import init_model
+
+    from prolab_seg.evaluation import attribute_probe
+    model = init_model(apis.load_config(config, options), checkpoint, device='cpu')
+    model.eval()
+    tr_x, tr_y = pixel_features(model, info, 'train', info.seen, seed=seed)
+    te_x, te_y = pixel_features(model, info, 'val', info.unseen, seed=seed)
+    return attribute_probe(tr_x, tr_y, te_x, te_y, [info.attributes[c] for c in info.classes],
+                           seed=seed)

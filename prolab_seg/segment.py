@@ -37,6 +37,9 @@ def property_names(space_path, k: int) -> list:
         s = PropertySpace.load(space_path)
     except ValueError:  # a label-embedding bank, not a property space: no descriptions
         return names
+    given = s.meta.get('property_names')  # e.g. an attribute space: 'color=orange'
+    if given:
+        return [f'p{i}: {n}' for i, n in enumerate(given[:k])] + names[len(given):]
     for i in range(min(k, s.num_properties)):
         idx = np.flatnonzero(s.text_cluster == i)
         if len(idx):

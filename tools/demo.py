@@ -1,14 +1,17 @@
 """The main job: ``python tools/demo.py [--iters 300] [--work-dir work_dirs/demo]``.
 
 Generates property-world, builds the property space from the shipped descriptions, trains the
-category-supervised baseline and ProLab, evaluates seen and zero-shot unseen categories,
+category-supervised baseline and ProLab, evaluates seen, zero-shot and generalised zero-shot,
 segments images of unseen categories, and ends with a results table (a few minutes on CPU).
+``--spec`` / ``--data-root`` / ``--descriptions`` run it on your own categories: the seen and
+unseen sets come from the generated data's meta.json.
 """
 import argparse
 import warnings
 
 import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
 from prolab_seg.demo import run_demo
+from prolab_seg.experiments import DESCRIPTIONS
 
 
 def main(argv=None):
@@ -18,9 +21,13 @@ def main(argv=None):
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--num-properties', '-k', type=int, default=32)
+    p.add_argument('--spec', help='spec to generate --data-root from when it holds no data')
+    p.add_argument('--descriptions', default=DESCRIPTIONS,
+                   help='descriptions of every seen and unseen category of the data')
     args = p.parse_args(argv)
     warnings.simplefilter('ignore')  # mmengine/mmseg deprecation chatter; progress stays visible
-    run_demo(args.work_dir, args.data_root, args.iters, args.seed, args.num_properties)
+    run_demo(args.work_dir, args.data_root, args.iters, args.seed, args.num_properties,
+             args.spec, args.descriptions)
 
 
 if __name__ == '__main__':

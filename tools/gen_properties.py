@@ -111,7 +111,7 @@ def cmd_build(args) -> int:
         sys.exit(f'error: no default K for dataset {dataset!r}; pass --num-properties')
     space = build_property_space(
         categories, k, seed=args.seed, model=args.model, method=args.method, n_init=args.n_init,
-        batch_size=args.batch_size, show_progress=True,
+        batch_size=args.batch_size, show_progress=True, facet_wise=args.facet_wise,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
     path = space.save(args.out)
     t = space.meta['timing']
@@ -215,6 +215,8 @@ def parse_args(argv=None):
             b.add_argument('--seed', type=int, default=0)
             b.add_argument('--method', choices=['kmeans', 'minibatch'], default='kmeans')
             b.add_argument('--n-init', type=_positive_int, default=3, help='k-means restarts')
+            b.add_argument('--facet-wise', action='store_true',
+                           help='cluster each facet of facet-grouped descriptions on its own')
         else:
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
     return p.parse_args(argv)

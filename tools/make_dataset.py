@@ -20,6 +20,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int, default=200)
     parser.add_argument('--num-val', type=int, default=50)
+    parser.add_argument('--num-calib', type=int, help='held-out calibration images '
+                        '(default: --num-val)')
+    parser.add_argument('--num-train-all', type=int, help='training images that also hold '
+                        'unseen categories, for a supervised upper bound (default: --num-train)')
     parser.add_argument('--size', type=int, default=64, help='image height and width')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace img_dir/, ann_dir/, meta.json in a non-empty --out that '
@@ -42,8 +46,9 @@ def main(argv: list[str] | None = None) -> None:
     meta = write_property_world(args.out, spec=args.spec, seed=args.seed,
                                 num_train=args.num_train, num_val=args.num_val, size=args.size,
                                 overwrite=args.overwrite, progress=progress,
-                                zero_shot_rules=args.zero_shot_rules)
-    total = args.num_train + args.num_val
+                                zero_shot_rules=args.zero_shot_rules,
+                                num_calib=args.num_calib, num_train_all=args.num_train_all)
+    total = sum(meta['num_images'].values())
     seconds = time.perf_counter() - start
     print(f'done: {total} images in {seconds:.1f}s ({total / seconds:.0f} images/s); '
           f'{len(meta["seen"])} seen + {len(meta["unseen"])} unseen classes; '

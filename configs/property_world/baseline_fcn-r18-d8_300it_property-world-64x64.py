@@ -1,4 +1,4 @@
-# Category-supervised baseline on property-world (18 seen categories; unseen ones are ignored).
+# Category-supervised baseline on property-world (23 seen categories; unseen ones are ignored).
 # Same model, data, seed and schedule as prolab_fcn-r18-d8_300it_property-world-64x64.py.
 _base_ = [
     '../_base_/models/fcn_r18-d8_property-world.py',

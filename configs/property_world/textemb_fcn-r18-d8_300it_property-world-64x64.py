@@ -3,7 +3,7 @@
 # (no centroids: identity projection, no sigmoid); loss 1 - cos(pixel embedding, name embedding),
 # prediction = the category whose name embedding is most cosine-similar. Build the banks with
 #   python -m prolab_seg.models.prolab.bank --descriptions descriptions/property_world.json \
-#     --exclude tiger cheetah strawberry "checkered tablecloth" lemon blueberry \
+#     --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \
 #     --out data/property_spaces/property_world/names_seen.npz
 #   python -m prolab_seg.models.prolab.bank --descriptions descriptions/property_world.json \
 #     --out data/property_spaces/property_world/names_all.npz

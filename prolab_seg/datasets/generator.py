@@ -3,7 +3,10 @@
 A scene is one or two "stuff" regions (a top and a bottom one split by a wavy horizon, placed
 per each category's ``position``) and then a few "thing" blobs (round, square or elongated
 body shapes, sized per ``size``) that may occlude each other. Unseen categories are drawn only in
-the val split: a fixed share of val images (``unseen_ratio``) gets one, cycling through them.
+the held-out splits (``UNSEEN_SPLITS``): a fixed share of their images (``unseen_ratio``) gets
+one, cycling through them. ``calib`` is a second held-out split for choosing inference settings
+(never the reported ``val``); ``train_all`` is ``train`` with unseen categories too, only for a
+supervised upper bound.
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import numpy as np
 from .spec import Category
 from .textures import render_texture
 
-SPLITS = ('train', 'val')
+SPLITS = ('train', 'val', 'calib', 'train_all')
+#: Splits whose images may hold an unseen category.
+UNSEEN_SPLITS = ('val', 'calib', 'train_all')
 #: Thing radius range per ``size``, as a fraction of the image side.
 SIZE_RANGES = dict(small=(0.07, 0.10), medium=(0.11, 0.16), large=(0.18, 0.26))
 #: Vertical range of a thing's centre per ``position``, as a fraction of the image side.
@@ -36,12 +41,13 @@ class PropertyWorldGenerator:
         size: Image height and width in pixels.
         num_things: Inclusive range of seen thing blobs per image.
         two_stuff_prob: Probability of a top + bottom stuff layout (else one stuff region).
-        unseen_ratio: Share of val images that contain one unseen category.
+        unseen_ratio: Share of held-out images that contain one unseen category.
+        thing_scale: Multiplies every thing's radius (``SIZE_RANGES``).
     """
 
     def __init__(self, categories: list[Category], size: int = 64,
                  num_things: tuple[int, int] = (1, 3), two_stuff_prob: float = 0.7,
-                 unseen_ratio: float = 0.5) -> None:
+                 unseen_ratio: float = 0.5, thing_scale: float = 1.0) -> None:
         if size < 16:
             raise ValueError(f'size must be at least 16 pixels, got {size}')
         if not 0 <= num_things[0] <= num_things[1]:
@@ -54,6 +60,7 @@ class PropertyWorldGenerator:
         self.num_things = num_things
         self.two_stuff_prob = two_stuff_prob
         self.unseen_ratio = unseen_ratio
+        self.thing_scale = thing_scale
         seen = [i for i, c in enumerate(self.categories) if c.seen]
         self.seen_stuff = [i for i in seen if self.categories[i].is_stuff]
         self.seen_things = [i for i in seen if not self.categories[i].is_stuff]
@@ -72,7 +79,7 @@ class PropertyWorldGenerator:
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
         rng = np.random.default_rng([seed, SPLITS.index(split), index])
-        return self.render(rng, self.unseen_for(index) if split == 'val' else None)
+        return self.render(rng, self.unseen_for(index) if split in UNSEEN_SPLITS else None)
 
     def render(self, rng: np.random.Generator, extra: int | None = None) -> Scene:
         """Draw a scene of seen categories, plus category ``extra`` (any id) if given."""
@@ -123,7 +130,7 @@ class PropertyWorldGenerator:
                     rng: np.random.Generator) -> None:
         cat = self.categories[cat_id]
         s = self.size
-        r = s * rng.uniform(*SIZE_RANGES[cat.size])
+        r = s * self.thing_scale * rng.uniform(*SIZE_RANGES[cat.size])
         cx = s * rng.uniform(0.12, 0.88)
         cy = s * rng.uniform(*POSITION_RANGES[cat.position])
         if cat.shape == 'round':

@@ -1,40 +1,120 @@
 """mmseg dataset class for property-world data written by ``tools/make_dataset.py``."""
 from __future__ import annotations
 
-from typing import Any
+import json
+import os.path as osp
+from typing import Any, Sequence
 
 import torch
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .spec import spec_metainfo
+from .spec import UNSEEN_CLASSES, spec_metainfo
+from .writer import META_FORMAT
+
+CLASS_SUBSETS = ('all', 'seen', 'unseen')
+
+
+def read_meta(data_root: str | None) -> dict | None:
+    """``data_root/meta.json`` of a generated dataset (None if absent); ``ValueError`` naming
+    the file and field if it is malformed."""
+    if not data_root:
+        return None
+    path = osp.join(data_root, 'meta.json')
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: not a readable JSON file: {err}') from err
+    if not isinstance(meta, dict) or meta.get('format') != META_FORMAT:
+        raise ValueError(f'{path}: expected "format": {META_FORMAT!r}')
+    for key in ('classes', 'seen', 'unseen', 'palette'):
+        if not isinstance(meta.get(key), list):
+            raise ValueError(f'{path}: field {key!r} must be a list')
+    if meta['classes'] != meta['seen'] + meta['unseen']:
+        raise ValueError(f'{path}: "classes" must be "seen" followed by "unseen"')
+    return meta
 
 
 @DATASETS.register_module()
 class PropertyWorldDataset(BaseSegDataset):
     """Property-world images (``img_dir/<split>/*.png``) and labels (``ann_dir/<split>/*.png``).
 
-    ``METAINFO`` holds all categories of the default spec in label order (seen first). Pass
-    ``metainfo=dict(classes=SEEN_CLASSES)`` to train on seen categories only: mmseg's label map
-    then sends every other category to 255 (ignored). Data written from another spec needs a
-    subclass with that spec's classes::
+    The categories come from the data itself: ``data_root/meta.json`` (written with the data)
+    lists all classes in label order and which are seen and unseen, so data generated from any
+    spec loads without code. Without a ``meta.json`` the default spec's classes are used.
 
-        @DATASETS.register_module()
-        class MyWorldDataset(PropertyWorldDataset):
-            METAINFO = spec_metainfo('my_spec.json')
+    Args:
+        class_subset: ``'all'`` classes, only the ``'seen'`` ones (for training; other labels
+            become 255, ignored) or only the ``'unseen'`` ones (zero-shot test). An explicit
+            ``metainfo=dict(classes=...)`` (a subset of the data's classes) may be given instead.
 
-    mmseg's ``LoadAnnotations`` passes label values outside the class list through unchanged,
-    which later fails deep inside a loss or metric. This class therefore checks each label map
-    its pipeline loads: values must be class indices or ``ignore_index``, else a ``ValueError``
-    names the file.
+    ``metainfo`` also carries ``seen`` and ``unseen`` (the subset's classes in each group), which
+    :class:`~prolab_seg.evaluation.ZeroShotIoUMetric` reads. mmseg's ``LoadAnnotations`` passes
+    label values outside the class list through unchanged, which later fails deep inside a loss
+    or metric; this class checks each label map its pipeline loads: values must be class indices
+    or ``ignore_index``, else a ``ValueError`` names the file.
     """
 
     METAINFO = spec_metainfo()
 
     def __init__(self, img_suffix: str = '.png', seg_map_suffix: str = '.png',
-                 reduce_zero_label: bool = False, **kwargs) -> None:
+                 reduce_zero_label: bool = False, class_subset: str = 'all',
+                 **kwargs) -> None:
+        if class_subset not in CLASS_SUBSETS:
+            raise ValueError(f'class_subset must be one of {CLASS_SUBSETS}, got {class_subset!r}')
+        if class_subset != 'all' and (kwargs.get('metainfo') or {}).get('classes'):
+            raise ValueError('give either class_subset or metainfo=dict(classes=...), not both')
+        self.class_subset = class_subset
+        self._data_meta = read_meta(kwargs.get('data_root'))
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
+
+    def _all_metainfo(self) -> dict:
+        meta = self._data_meta
+        if meta is None:
+            info = dict(self.METAINFO)
+            classes = list(info['classes'])
+            return dict(info, seen=[c for c in classes if c not in UNSEEN_CLASSES],
+                        unseen=[c for c in classes if c in UNSEEN_CLASSES])
+        return dict(classes=tuple(meta['classes']), palette=meta['palette'],
+                    seen=list(meta['seen']), unseen=list(meta['unseen']))
+
+    def _load_metainfo(self, metainfo: dict | None = None) -> dict:
+        """All classes of the data, narrowed to ``class_subset`` or ``metainfo['classes']``
+        (an instance method: the classes depend on ``data_root``, not on the class)."""
+        info = self._all_metainfo()
+        metainfo = dict(metainfo or {})
+        classes = metainfo.pop('classes', None)
+        if classes is None and self.class_subset != 'all':
+            classes = info[self.class_subset]
+        if classes is not None:
+            unknown = [c for c in classes if c not in info['classes']]
+            if unknown:
+                raise ValueError(f'classes {unknown} are not in the data\'s classes '
+                                 f'{list(info["classes"])} ({self._meta_source()})')
+            info['palette'] = [info['palette'][info['classes'].index(c)] for c in classes]
+            info['classes'] = tuple(classes)
+        info['seen'] = [c for c in info['classes'] if c in info['seen']]
+        info['unseen'] = [c for c in info['classes'] if c in info['unseen']]
+        info.update(metainfo)
+        return info
+
+    def _meta_source(self) -> str:
+        return 'meta.json of the data root' if self._data_meta else 'the default spec'
+
+    def get_label_map(self, new_classes: Sequence[str] | None = None) -> dict | None:
+        """Data label id -> id in ``new_classes`` (255 for the others); None if unchanged."""
+        old = list(self._all_metainfo()['classes'])
+        if new_classes is None or list(new_classes) == old:
+            return None
+        return {i: list(new_classes).index(c) if c in new_classes else 255
+                for i, c in enumerate(old)}
+
+    def _update_palette(self) -> list:
+        return self._metainfo['palette']
 
     def prepare_data(self, idx: int) -> Any:
         data = super().prepare_data(idx)

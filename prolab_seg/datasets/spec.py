@@ -5,6 +5,7 @@ A spec lists categories, each drawn from visual attributes a sentence can state:
     {"format": "prolab-seg/property-world-spec@1",
      "zero_shot_rules": true,                       # optional, default true
      "colors": {"white": [240, 240, 240], ...},     # optional named colours
+     "scene": {"num_things": [1, 3], "thing_scale": 1.0},   # optional scene layout
      "categories": [{"name": "zebra", "seen": true, "color": "white",
                      "secondary_color": [20, 20, 20], "texture": "striped",
                      "shape": "elongated", "position": "any", "size": "medium"}, ...]}
@@ -24,10 +25,9 @@ from pathlib import Path
 SPEC_FORMAT = 'prolab-seg/property-world-spec@1'
 SPECS = Path(__file__).with_name('specs')
 V1_SPEC = SPECS / 'property_world_v1.json'
-#: Compositional zero-shot design (issue 9); not yet the default: its descriptions, configs
-#: and benchmark rows are still to come.
+#: Compositional zero-shot design (the default; v1 confounds attributes with categories).
 V2_SPEC = SPECS / 'property_world_v2.json'
-DEFAULT_SPEC = V1_SPEC
+DEFAULT_SPEC = V2_SPEC
 
 #: Textures drawn from two colours (``color`` and ``secondary_color``).
 TWO_TONE_TEXTURES = ('wavy', 'striped', 'dotted', 'checkered')
@@ -251,6 +251,31 @@ def load_spec(path: str | Path | None = None,
                         + '\n(set "zero_shot_rules": false in the spec, or pass '
                         '--no-zero-shot-rules, to use it anyway)')
     return categories
+
+
+#: Scene layout settings a spec may give (``"scene"``), with their defaults.
+SCENE_DEFAULTS = dict(num_things=(1, 3), thing_scale=1.0)
+
+
+def load_scene(path: str | Path | None = None) -> dict:
+    """The spec's ``"scene"`` settings (``SCENE_DEFAULTS`` for those it omits): ``num_things``
+    (min, max seen objects per image) and ``thing_scale`` (multiplies object sizes)."""
+    path = Path(path) if path is not None else DEFAULT_SPEC
+    data = _read(path)
+    scene = data.get('scene', {}) if isinstance(data, dict) else {}
+    if not isinstance(scene, dict) or set(scene) - set(SCENE_DEFAULTS):
+        raise SpecError(f'{path}: "scene" must be an object with keys among '
+                        f'{list(SCENE_DEFAULTS)}, got {scene!r}')
+    out = dict(SCENE_DEFAULTS, **scene)
+    lo_hi = out['num_things']
+    if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
+            or not all(isinstance(v, int) and v >= 0 for v in lo_hi) or lo_hi[0] > lo_hi[1]):
+        raise SpecError(f'{path}: scene "num_things" must be [min, max] integers with '
+                        f'0 <= min <= max, got {lo_hi!r}')
+    if not isinstance(out['thing_scale'], (int, float)) or not 0 < out['thing_scale'] <= 3:
+        raise SpecError(f'{path}: scene "thing_scale" must be a number in (0, 3], '
+                        f'got {out["thing_scale"]!r}')
+    return dict(num_things=tuple(lo_hi), thing_scale=float(out['thing_scale']))
 
 
 def spec_hash(categories: list[Category]) -> str:

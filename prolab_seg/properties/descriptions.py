@@ -38,7 +38,8 @@ DATASET_CLASSES = {
     'pascal_context59': 'PascalContextDataset59',
     'cityscapes': 'CityscapesDataset',
     'bdd100k': 'BDD100KDataset',
-    'property_world': None,
+    'property_world': None,      # the default spec's categories
+    'property_world_v1': None,   # the v1 spec's
 }
 
 
@@ -69,9 +70,10 @@ def dataset_class_names(dataset: str) -> list[str]:
     """Category names of a known dataset key, in label order (``KeyError`` if unknown)."""
     if dataset not in DATASET_CLASSES:
         raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASET_CLASSES)}')
-    if dataset == 'property_world':
-        from prolab_seg.datasets import ALL_CLASSES
-        return list(ALL_CLASSES)
+    if dataset.startswith('property_world'):
+        from prolab_seg.datasets.spec import DEFAULT_SPEC, V1_SPEC, load_spec
+        spec = V1_SPEC if dataset == 'property_world_v1' else DEFAULT_SPEC
+        return [c.name for c in load_spec(spec, zero_shot_rules=False)]
     import mmseg.datasets
     return list(getattr(mmseg.datasets, DATASET_CLASSES[dataset]).METAINFO['classes'])
 

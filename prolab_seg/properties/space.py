@@ -43,6 +43,7 @@ DEFAULT_NUM_PROPERTIES = {
     'cityscapes': 32,
     'bdd100k': 32,
     'property_world': 32,
+    'property_world_v1': 32,
 }
 
 
@@ -323,10 +324,45 @@ def _embed_unique(texts: list[str], model: ModelLike, batch_size: int, show_prog
     return embed_texts(unique.tolist(), model, batch_size, show_progress), inverse.ravel()
 
 
+def _facet_sizes(counts: Mapping[str, int], k: int) -> dict[str, int]:
+    """Split ``k`` clusters over facets in proportion to their distinct sentences (largest
+    remainder, at least 1 each)."""
+    total = sum(counts.values())
+    raw = {f: k * n / total for f, n in counts.items()}
+    sizes = {f: max(1, int(r)) for f, r in raw.items()}
+    for f in sorted(raw, key=lambda f: sizes[f] - raw[f]):
+        if sum(sizes.values()) >= k:
+            break
+        sizes[f] += 1
+    return sizes
+
+
+def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int) -> tuple:
+    """k-means of unit embeddings -> (labels[U], centers[k, E])."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+    if method == 'kmeans':
+        km = KMeans(k, n_init=n_init, random_state=seed)
+    elif method == 'minibatch':
+        km = MiniBatchKMeans(k, n_init=n_init, random_state=seed,
+                             batch_size=min(4096, len(emb)))
+    else:
+        raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
+    return km.fit_predict(emb), km.cluster_centers_
+
+
+def _text_facets(descriptions: Mapping) -> list[str]:
+    """Facet of each flattened sentence (``_flatten`` order); needs facet-grouped categories."""
+    plain = [c for c, v in descriptions.items() if not isinstance(v, Mapping)]
+    if plain:
+        raise ValueError(f'facet-wise clustering needs facet-grouped descriptions '
+                         f'({{facet: [sentences]}}); plain lists for {plain[:5]}')
+    return [f for v in descriptions.values() for f, sents in v.items() for _ in sents]
+
+
 def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properties: int,
                          seed: int = 0, model: ModelLike = None, *, method: str = 'kmeans',
                          n_init: int = 3, batch_size: int = 64, show_progress: bool = False,
-                         meta: dict | None = None) -> PropertySpace:
+                         meta: dict | None = None, facet_wise: bool = False) -> PropertySpace:
     """Cluster all descriptions into ``num_properties`` properties (k-means on unit embeddings).
 
     Args:
@@ -337,12 +373,13 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         method: ``'kmeans'`` (sklearn KMeans, Lloyd) or ``'minibatch'`` (MiniBatchKMeans).
         n_init: k-means restarts.
         meta: extra provenance merged into ``space.meta`` (e.g. ``sources``, ``dataset``).
+        facet_wise: cluster each facet's sentences (facet-grouped descriptions) on its own, K
+            split over facets by their distinct sentences, so that a property never mixes
+            facets (``meta['property_facets']``; ``assign`` then keeps facets apart too).
     Returns:
         PropertySpace with C = len(descriptions) classes. Clusters are numbered by decreasing
         size; ``meta['timing']`` has embed/cluster seconds.
     """
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-
     descriptions = validate_categories(descriptions, '<descriptions>', min_count=1,
                                        max_count=None)
     names, texts, owner = _flatten(descriptions)
@@ -353,14 +390,22 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
     t0 = time.perf_counter()
     emb, inverse = _embed_unique(texts, model, batch_size, show_progress)
     t1 = time.perf_counter()
-    if method == 'kmeans':
-        km = KMeans(num_properties, n_init=n_init, random_state=seed)
-    elif method == 'minibatch':
-        km = MiniBatchKMeans(num_properties, n_init=n_init, random_state=seed,
-                             batch_size=min(4096, len(emb)))
+    if facet_wise:
+        facet_of = np.empty(len(emb), object)
+        facet_of[inverse] = _text_facets(descriptions)
+        groups = {f: np.flatnonzero(facet_of == f) for f in dict.fromkeys(facet_of.tolist())}
+        sizes_f = _facet_sizes({f: len(i) for f, i in groups.items()}, num_properties)
+        labels, centers, facets = np.empty(len(emb), np.int64), [], []
+        for f, idx in groups.items():
+            k_f = min(sizes_f[f], len(idx))
+            lab, cen = _cluster(emb[idx], k_f, method, n_init, seed)
+            labels[idx] = lab + len(centers)
+            centers += list(cen)
+            facets += [f] * k_f
+        centers, num_properties = np.asarray(centers), len(centers)
     else:
-        raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
-    labels = km.fit_predict(emb)
+        labels, centers = _cluster(emb, num_properties, method, n_init, seed)
+        facets = None
     t2 = time.perf_counter()
     sizes = np.bincount(labels[inverse], minlength=num_properties)
     if (sizes == 0).any():
@@ -373,7 +418,7 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
     relabel = np.empty(num_properties, np.int64)
     relabel[order] = np.arange(num_properties)
     labels = relabel[labels]
-    centroids = l2_normalize(km.cluster_centers_[order])
+    centroids = l2_normalize(centers[order])
     text_cluster = labels[inverse]
     text_score = (emb[inverse] * centroids[text_cluster]).sum(1)
     vectors = np.zeros((len(names), num_properties), np.float32)
@@ -383,6 +428,8 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
             'num_classes': len(names), 'num_descriptions': len(texts),
             'num_distinct_descriptions': n_distinct,
             'timing': {'embed_s': round(t1 - t0, 3), 'cluster_s': round(t2 - t1, 3)}}
+    if facets is not None:
+        info['property_facets'] = [facets[i] for i in order]
     return PropertySpace(names, vectors, centroids, {**info, **(meta or {})}, texts, owner,
                          text_cluster, text_score)
 
@@ -416,6 +463,11 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
     if emb.shape[1] != space.embed_dim:
         raise ValueError(f'embedding dim {emb.shape[1]} != space embed_dim {space.embed_dim}')
     sim = emb[inverse] @ space.centroids.T
+    facets = space.meta.get('property_facets')
+    if facets:  # a facet-wise space: a sentence joins a property of its own facet
+        allowed = np.array(_text_facets(descriptions), object)[:, None] == \
+            np.array(facets, object)[None, :]
+        sim = np.where(allowed, sim, -np.inf)
     text_cluster = sim.argmax(1)
     vectors = np.zeros((len(names), space.num_properties), np.float32)
     vectors[owner, text_cluster] = 1.0

@@ -3,7 +3,14 @@
 # dilated (output stride 8), FCNHead on stage 4 + auxiliary FCNHead (weight 0.4) on stage 3.
 # BN (not SyncBN): runs on CPU, single process and torchrun/gloo alike.
 norm_cfg = dict(type='BN', requires_grad=True)
-num_classes = 18
+num_classes = 23  # seen categories of the default property-world (v2) data
+# Class-balanced losses: small objects cover a few % of the pixels, backgrounds the rest. Per seen
+# class, frequency ** -0.5 over the train split's pixels, normalised to a pixel-weighted mean of
+# 1: prolab_seg.experiments.class_weights(data_info('data/property_world')) for the default data
+# (checked by tests/test_datasets.py; the demo and the benchmark compute them from the data).
+class_weight = [
+    0.4707, 0.7957, 0.7561, 0.7594, 0.8805, 0.8014, 1.8348, 3.0779, 3.019, 3.1897, 1.7834, 2.9376,
+    1.7237, 1.8097, 1.9336, 1.8851, 3.051, 3.171, 2.7028, 2.0048, 2.6025, 1.8597, 2.0132]
 data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[123.675, 116.28, 103.53],
@@ -24,7 +31,8 @@ decode_head = dict(
     num_classes=num_classes,
     norm_cfg=norm_cfg,
     align_corners=False,
-    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
+    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+                     class_weight=class_weight))
 auxiliary_head = dict(
     type='FCNHead',
     in_channels=128,
@@ -36,7 +44,8 @@ auxiliary_head = dict(
     num_classes=num_classes,
     norm_cfg=norm_cfg,
     align_corners=False,
-    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4))
+    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4,
+                     class_weight=class_weight))
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,

@@ -65,7 +65,7 @@ Device-agnostic: all tensors are buffers, nothing calls ``.cuda()``.
 from __future__ import annotations
 
 import copy
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -151,7 +151,16 @@ def _check_names(expected: Optional[Sequence[str]], bank: CategoryBank, what: st
             + ('' if missing or extra else '; same names, different order') + '.')
 
 
-def _select(bank: CategoryBank, names: Sequence[str]) -> CategoryBank:
+def _select(bank: CategoryBank, names: Union[str, Sequence[str]],
+            trained: Sequence[str]) -> CategoryBank:
+    """``bank`` restricted to ``names``, or to its categories not in ``trained`` (``'new'``)."""
+    if names == 'new':
+        names = [n for n in bank.class_names if n not in trained]
+        if not names:
+            raise ValueError(f"test_classes='new': the inference bank {bank.source} holds no "
+                             'category outside the training space')
+    elif isinstance(names, str):
+        raise ValueError(f"test_classes must be a list of names or 'new', got {names!r}")
     missing = [n for n in names if n not in bank.class_names]
     if missing:
         raise ValueError(f'test_classes {missing[:10]} are not in the inference bank '
@@ -179,8 +188,8 @@ class PropertyHead(BaseModule):
         class_names: optional: the training dataset classes, checked against
             ``property_space`` at build time (clear error on mismatch).
         test_classes: optional: keep only these categories (in this order) of the inference
-            bank, e.g. the unseen categories of a space written by ``gen_properties.py assign``
-            (which holds seen + new categories).
+            bank, or ``'new'``: those not in the training space, e.g. the unseen categories
+            of a space written by ``gen_properties.py assign`` (which holds seen + new ones).
         loss_decode: loss config(s); default ``CosineSimilarityLoss``.
         ignore_index: label ignored by the loss (255).
         check_labels: raise when a label outside ``[0, C)`` (other than ignore_index) appears.
@@ -198,7 +207,7 @@ class PropertyHead(BaseModule):
                  normalize_embedding: bool = False,
                  activation: str = 'auto',
                  class_names: Optional[Sequence[str]] = None,
-                 test_classes: Optional[Sequence[str]] = None,
+                 test_classes: Union[str, Sequence[str], None] = None,
                  loss_decode: Any = dict(type='CosineSimilarityLoss', loss_weight=1.0),
                  ignore_index: int = 255,
                  check_labels: bool = True,
@@ -213,7 +222,7 @@ class PropertyHead(BaseModule):
         test_bank = train_bank if test_property_space is None else load_bank(test_property_space)
         _check_names(class_names, train_bank, 'property_space')
         if test_classes is not None:
-            test_bank = _select(test_bank, test_classes)
+            test_bank = _select(test_bank, test_classes, train_bank.class_names)
         if activation == 'auto':
             activation = 'sigmoid' if train_bank.kind == 'property' else 'none'
         if activation not in ('sigmoid', 'none'):
@@ -273,12 +282,13 @@ class PropertyHead(BaseModule):
         self.set_categories(test_bank)
 
     # ---------------------------------------------------------------- banks
-    def set_categories(self, bank: Any, classes: Optional[Sequence[str]] = None) -> None:
+    def set_categories(self, bank: Any,
+                       classes: Union[str, Sequence[str], None] = None) -> None:
         """Switch the inference category bank (path / PropertySpace / dict / CategoryBank /
         list of them), optionally keeping only ``classes``."""
         bank = load_bank(bank)
         if classes is not None:
-            bank = _select(bank, classes)
+            bank = _select(bank, classes, self.train_class_names)
         if bank.kind != self.bank_kind:
             raise ValueError(f'inference bank {bank.source} is a {bank.kind} bank but the head was '
                              f'trained on a {self.bank_kind} bank')
@@ -410,16 +420,18 @@ class PropertyHead(BaseModule):
 
 
 def set_inference_categories(model: nn.Module, bank: Any,
-                             classes: Optional[Sequence[str]] = None) -> CategoryBank:
-    """Switch a built segmentor (or its DDP wrapper) to another category bank for inference."""
+                             classes: Union[str, Sequence[str], None] = None
+                             ) -> CategoryBank:
+    """Switch a built segmentor (or its DDP wrapper) to another category bank for inference
+    (``classes``: see ``PropertyHead.test_classes``)."""
     model = getattr(model, 'module', model)
-    bank = load_bank(bank)
-    if classes is not None:
-        bank = _select(bank, classes)
     head = getattr(model, 'decode_head', None)
     if not isinstance(head, PropertyHead):
         raise TypeError('set_inference_categories needs a model whose decode_head is a '
                         'PropertyHead (category-supervised baselines cannot switch categories)')
+    bank = load_bank(bank)
+    if classes is not None:
+        bank = _select(bank, classes, head.train_class_names)
     head.set_categories(bank)
     model.num_classes = head.num_classes
     model.out_channels = head.out_channels

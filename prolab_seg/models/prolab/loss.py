@@ -1,7 +1,7 @@
 """``CosineSimilarityLoss``: ProLab's property-regression loss, registered in mmseg's ``MODELS``."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -31,6 +31,9 @@ class CosineSimilarityLoss(nn.Module):
             and the multi-hot targets (ablation; 0 = pure ProLab loss). Computed from the
             pre-sigmoid logits when the caller passes ``logits=`` (numerically stable).
         ignore_index: label value excluded from the mean when ``target`` is a label map.
+        class_weight: optional per-category weights (C floats, as mmseg's
+            ``CrossEntropyLoss``): a pixel's term is scaled by its category's weight (label-map
+            targets only), e.g. to balance small objects against large background regions.
         eps: denominator clamp; an all-zero prediction or target vector gives cos = 0.
         loss_name: key in the loss dict (must start with ``loss_`` to be optimised).
 
@@ -47,8 +50,14 @@ class CosineSimilarityLoss(nn.Module):
     """
 
     def __init__(self, loss_weight: float = 1.0, bce_weight: float = 0.0,
-                 ignore_index: int = 255, eps: float = 1e-8, loss_name: str = 'loss_cos'):
+                 ignore_index: int = 255, eps: float = 1e-8, loss_name: str = 'loss_cos',
+                 class_weight: Optional[Sequence[float]] = None):
         super().__init__()
+        if class_weight is not None and (len(class_weight) == 0
+                                         or min(float(w) for w in class_weight) < 0):
+            raise ValueError(f'class_weight must be a non-empty list of non-negative floats, '
+                             f'got {class_weight!r}')
+        self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
         self.loss_weight = float(loss_weight)
         self.bce_weight = float(bce_weight)
         self.ignore_index = ignore_index
@@ -86,6 +95,12 @@ class CosineSimilarityLoss(nn.Module):
         if class_vectors is None:
             raise ValueError('CosineSimilarityLoss: a label-map target needs class_vectors')
         vectors = class_vectors.to(pred.dtype)
+        if self.class_weight is not None:
+            if len(self.class_weight) != len(vectors):
+                raise ValueError(f'CosineSimilarityLoss: {len(self.class_weight)} class_weight '
+                                 f'values for {len(vectors)} categories')
+            cw = pred.new_tensor(self.class_weight)[label.clamp(0, len(vectors) - 1)]
+            weight = cw if weight is None else weight * cw
         valid = label != ignore_index
         if valid_mask is not None:
             valid = valid & valid_mask
