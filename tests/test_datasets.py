@@ -32,13 +32,35 @@ def _labels(root: Path, split: str) -> list[np.ndarray]:
 
 def test_default_spec_constants():
     cats = load_spec()
-    assert len(ALL_CLASSES) == 24 and ALL_CLASSES == SEEN_CLASSES + UNSEEN_CLASSES
-    assert (len(SEEN_CLASSES), len(UNSEEN_CLASSES)) == (18, 6)
+    assert DEFAULT_SPEC.name == 'property_world_v2.json'
+    assert len(ALL_CLASSES) == 29 and ALL_CLASSES == SEEN_CLASSES + UNSEEN_CLASSES
+    assert (len(SEEN_CLASSES), len(UNSEEN_CLASSES)) == (23, 6)
+    assert set(UNSEEN_CLASSES) == {'tiger', 'cheetah', 'lemon', 'blueberry',
+                                   'checkered tablecloth', 'autumn leaves'}
     assert [c.name for c in cats] == list(ALL_CLASSES)
-    assert len({tuple(p) for p in PALETTE}) == len(PALETTE) == 24
+    assert len({tuple(p) for p in PALETTE}) == len(PALETTE) == 29
     assert PALETTE[0] == list(cats[0].color)  # sky is drawn in its own colour
     assert set(_TEXTURES) == set(TEXTURES)
-    assert Config.fromfile(str(BASE / 'property_world.py')).seen_classes == SEEN_CLASSES
+    cfg = Config.fromfile(str(BASE / 'property_world.py'))
+    assert 'seen_classes' not in cfg  # the classes come from the data's meta.json
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.class_subset == 'seen'
+        assert 'metainfo' not in cfg[key].dataset
+
+
+def test_model_config_matches_the_default_data(tmp_path):
+    """num_classes and class_weight of the model base config are those of the default data
+    (``tools/make_dataset.py`` defaults: seed 0, 200 train images, 64x64)."""
+    from prolab_seg.experiments import class_weights, data_info
+    cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'models' /
+                              'fcn_r18-d8_property-world.py'))
+    assert cfg.num_classes == NUM_SEEN == cfg.model.decode_head.num_classes
+    write_property_world(tmp_path, num_val=0, num_calib=0, num_train_all=0)
+    weights = class_weights(data_info(str(tmp_path)))
+    assert len(weights) == NUM_SEEN
+    assert cfg.class_weight == pytest.approx(weights, abs=1e-4)
+    for head in ('decode_head', 'auxiliary_head'):
+        assert cfg.model[head].loss_decode.class_weight == cfg.class_weight
 
 
 def _spec_file(tmp_path: Path, edit, suffix: str = '.json') -> Path:
@@ -59,18 +81,19 @@ def _set(index: int, **fields):
 
 @pytest.mark.parametrize('edit,message', [
     (_set(0, texture='furry'), r"categories\[0\] \('sky'\): unknown texture 'furry'"),
-    (_set(1, color=[300, 0, 0]), r"categories\[1\] \('cloud'\) field \"color\""),
-    (_set(1, color='white'), r"\('cloud'\) field \"color\": unknown colour name 'white'; the "
-                             r"spec's \"colors\" define \[\]"),
-    (_set(1, color=True), r"\('cloud'\) field \"color\": expected \[r, g, b\]"),
+    (_set(1, color=[300, 0, 0]), r"categories\[1\] \('sea'\) field \"color\""),
+    (_set(1, color='purple'), r"\('sea'\) field \"color\": unknown colour name 'purple'; the "
+                              r"spec's \"colors\" define \['black', 'blue', 'green', 'grey', "
+                              r"'orange', 'red', 'white', 'yellow'\]"),
+    (_set(1, color=True), r"\('sea'\) field \"color\": expected \[r, g, b\]"),
     (_set(2, name='sky'), r"duplicate category name 'sky'"),
-    (_set(3, colour=[1, 2, 3]), r"categories\[3\] \('road'\): unknown field\(s\) \['colour'\]"),
+    (_set(3, colour=[1, 2, 3]), r"categories\[3\] \('grass'\): unknown field\(s\) \['colour'\]"),
     (lambda cats: cats[4].pop('shape'),
-     r"categories\[4\] \('sand'\): missing field\(s\) \['shape'\]"),
-    (_set(5, position='left'), r"\('sea'\): unknown position 'left'"),
-    (_set(6, seen='yes'), r"\('brick wall'\): field \"seen\" must be true or false"),
-    (lambda cats: cats[10].pop('secondary_color'), r"\('zebra'\): texture 'striped' needs"),
-    (_set(3, seen=False), r"seen categories must come before unseen ones; move \['sand'"),
+     r"categories\[4\] \('road'\): missing field\(s\) \['shape'\]"),
+    (_set(5, position='left'), r"\('tiled floor'\): unknown position 'left'"),
+    (_set(6, seen='yes'), r"\('cloud'\): field \"seen\" must be true or false"),
+    (lambda cats: cats[13].pop('secondary_color'), r"\('zebra'\): texture 'striped' needs"),
+    (_set(3, seen=False), r"seen categories must come before unseen ones; move \['road'"),
     (lambda cats: [c.update(shape='round') for c in cats if c['shape'] == 'stuff'],
      r'at least one seen category with shape "stuff"'),
 ], ids=['texture', 'color-range', 'color-name', 'color-type', 'duplicate', 'unknown-field', 'missing-field',
@@ -107,7 +130,10 @@ def test_generator_is_deterministic_and_index_addressable():
     assert big.image.shape == (128, 128, 3)
 
 
-def test_unseen_only_in_val_for_a_fixed_share():
+def test_unseen_only_in_held_out_splits_for_a_fixed_share():
+    from prolab_seg.datasets.generator import SPLITS, UNSEEN_SPLITS
+    assert set(UNSEEN_SPLITS) == {'val', 'calib', 'train_all'} and set(SPLITS) == \
+        set(UNSEEN_SPLITS) | {'train'}
     gen = PropertyWorldGenerator(load_spec())
     unseen_ids = set(range(NUM_SEEN, len(ALL_CLASSES)))
     for i in range(60):
@@ -115,9 +141,10 @@ def test_unseen_only_in_val_for_a_fixed_share():
     drawn = [gen.unseen_for(i) for i in range(24)]
     assert sum(d is not None for d in drawn) == 12
     assert {d for d in drawn if d is not None} == unseen_ids  # every unseen category appears
-    for i in range(12):
-        present = set(np.unique(gen.sample('val', i).label).tolist()) & unseen_ids
-        assert present == ({drawn[i]} if drawn[i] is not None else set())
+    for split in UNSEEN_SPLITS:
+        for i in range(12):
+            present = set(np.unique(gen.sample(split, i).label).tolist()) & unseen_ids
+            assert present == ({drawn[i]} if drawn[i] is not None else set()), (split, i)
 
 
 @pytest.mark.parametrize('cat_id', range(len(ALL_CLASSES)), ids=ALL_CLASSES)
@@ -130,15 +157,28 @@ def test_every_category_renders(cat_id):
 # --- writer and CLI ----------------------------------------------------------------------------
 
 def test_written_dataset(property_world_root):
+    from prolab_seg.datasets.spec import load_scene
     meta = json.loads((property_world_root / 'meta.json').read_text())
     assert meta['classes'] == list(ALL_CLASSES) and meta['unseen'] == list(UNSEEN_CLASSES)
+    assert meta['seen'] == list(SEEN_CLASSES)
     assert (meta['seed'], meta['num_train'], meta['num_val']) == (0, 8, 4)
+    # calib defaults to num_val, train_all to num_train
+    assert meta['num_images'] == dict(train=8, val=4, calib=4, train_all=8)
+    assert meta['attributes'] == {c.name: c.attributes() for c in load_spec()}
+    assert meta['scene'] == json.loads(json.dumps(load_scene()))
+    assert meta['scene']['num_things'] == [2, 4]  # the v2 spec's own layout
     assert len(meta['spec_sha256']) == 64
-    train, val = _labels(property_world_root, 'train'), _labels(property_world_root, 'val')
-    assert (len(train), len(val)) == (8, 4)
-    assert all(lab.max() < NUM_SEEN for lab in train)
-    assert sum(lab.max() >= NUM_SEEN for lab in val) == 2
-    assert all(lab.max() < len(ALL_CLASSES) for lab in val)
+    labels = {split: _labels(property_world_root, split) for split in meta['num_images']}
+    assert {k: len(v) for k, v in labels.items()} == meta['num_images']
+    for split, labs in labels.items():
+        counts = np.bincount(np.concatenate([lab.ravel() for lab in labs]),
+                             minlength=len(ALL_CLASSES))
+        assert meta['pixels_per_class'][split] == dict(zip(ALL_CLASSES, counts.tolist()))
+    assert all(lab.max() < NUM_SEEN for lab in labels['train'])
+    for split in ('val', 'calib'):
+        assert sum(lab.max() >= NUM_SEEN for lab in labels[split]) == 2
+        assert all(lab.max() < len(ALL_CLASSES) for lab in labels[split])
+    assert sum(lab.max() >= NUM_SEEN for lab in labels['train_all']) == 4
     image = Image.open(property_world_root / 'img_dir' / 'train' / '00000.png')
     assert (image.mode, image.size) == ('RGB', (64, 64))
 
@@ -201,11 +241,17 @@ def test_mmseg_dataloader_reads_seen_classes(property_world_root):
 
 def test_zeroshot_config_evaluates_all_classes(property_world_root):
     cfg = _cfg(property_world_root, 'property_world_zeroshot.py')
-    assert cfg.train_dataloader.dataset.metainfo['classes'] == SEEN_CLASSES
+    assert cfg.train_dataloader.dataset.class_subset == 'seen'
     val = _batch(cfg.val_dataloader)
     values = set().union(*(s.gt_sem_seg.data.unique().tolist() for s in val['data_samples']))
     assert 255 not in values and max(values) >= NUM_SEEN
-    assert cfg.test_dataloader.dataset.metainfo is None
+    assert cfg.test_dataloader.dataset.class_subset == 'all'
+    from mmseg.registry import DATASETS
+    meta = DATASETS.build(cfg.test_dataloader.dataset).metainfo
+    assert meta['classes'] == ALL_CLASSES
+    assert (meta['seen'], meta['unseen']) == (list(SEEN_CLASSES), list(UNSEEN_CLASSES))
+    meta = DATASETS.build(cfg.train_dataloader.dataset).metainfo
+    assert meta['classes'] == SEEN_CLASSES and meta['unseen'] == []
 
 
 def test_out_of_range_label_names_the_file(property_world_root, tmp_path):

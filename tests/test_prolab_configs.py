@@ -110,7 +110,7 @@ def test_real_config_parses_and_builds_shrunk(path, tmp_path):
 
 
 @pytest.mark.parametrize('path', PW, ids=lambda p: p.stem)
-def test_property_world_config_builds(path, tmp_path):
+def test_property_world_config_builds(path, tmp_path, property_world_root):
     cfg = Config.fromfile(str(path))
     if path.name.startswith('textemb'):
         from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
@@ -140,9 +140,17 @@ def test_property_world_config_builds(path, tmp_path):
         if tps is not None:
             cfg.model.decode_head.test_property_space = full
     model = MODELS.build(cfg.model)
-    test_classes = cfg.test_dataloader.dataset.get('metainfo')
-    n = len(test_classes['classes']) if test_classes else 24
+    # the test set's classes come from the data's meta.json, narrowed by class_subset
+    test_ds = cfg.test_dataloader.dataset
+    assert 'metainfo' not in test_ds
+    subset = test_ds.get('class_subset', 'all')
+    n = dict(all=29, seen=23, unseen=6)[subset]
     assert model.num_classes == n
+    test_ds.data_root = str(property_world_root)
+    classes = DATASETS.build(test_ds).metainfo['classes']
+    assert len(classes) == n
+    if is_prolab(cfg):  # the inference bank names the test set's classes, in its order
+        assert model.decode_head.test_class_names == list(classes)
 
 
 def _one_iteration(path, fake_dataset_root, tmp_path):

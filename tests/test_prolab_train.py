@@ -28,7 +28,7 @@ ALL = str(PW / 'prolab_fcn-r18-d8_300it_property-world-64x64_zeroshot-all.py')
 
 @pytest.fixture(scope='module')
 def spaces(tmp_path_factory):
-    """Synthetic seen (18) and seen+unseen (24, same centroids, as `assign` writes) spaces."""
+    """Synthetic seen (23) and seen+unseen (29, same centroids, as `assign` writes) spaces."""
     d = tmp_path_factory.mktemp('spaces')
     rng = np.random.default_rng(0)
     k, e = 12, 16
@@ -69,16 +69,16 @@ def test_prolab_trains_and_segments_unseen_categories(property_world_root, space
     assert np.isfinite(hub.get_scalar('train/decode.loss_cos').current())
     assert 'val/mIoU' in hub.log_scalars
     ckpt = str(work / 'iter_4.pth')
-    # zero-shot: unseen-only bank (6 categories never trained)
+    # zero-shot: unseen-only bank (the 6 categories never trained)
     o = options(property_world_root, tmp_path / 't1', spaces)
     o['model.decode_head.test_property_space'] = spaces['all']
     metrics = apis.test(apis.load_config(UNSEEN, o, str(tmp_path / 't1')), ckpt)
     assert 'mIoU' in metrics
-    # generalised: seen + unseen bank, 24 classes
+    # generalised: seen + unseen bank, 29 classes, GZSL metric
     o['model.decode_head.test_property_space'] = spaces['all']
     cfg = apis.load_config(ALL, o, str(tmp_path / 't2'))
     metrics = apis.test(cfg, ckpt)
-    assert 'mIoU' in metrics
+    assert {'mIoU', 'mIoU_seen', 'mIoU_unseen', 'hIoU'} <= set(metrics)
 
 
 def test_baseline_trains(property_world_root, tmp_path):
@@ -90,10 +90,10 @@ def test_baseline_trains(property_world_root, tmp_path):
 
 def test_mismatched_space_fails_before_training(property_world_root, spaces, tmp_path):
     o = options(property_world_root, tmp_path, None)
-    o['model.decode_head.property_space'] = spaces['all']  # 24 categories vs 18 dataset classes
+    o['model.decode_head.property_space'] = spaces['all']  # 29 categories vs 23 dataset classes
     o['model.auxiliary_head.property_space'] = spaces['all']
     cfg = apis.load_config(PROLAB, o, str(tmp_path))
-    with pytest.raises(ValueError, match='does not match the 18 dataset classes'):
+    with pytest.raises(ValueError, match='does not match the 23 dataset classes'):
         apis.train(cfg)
     assert not list(tmp_path.glob('iter_*.pth'))
 

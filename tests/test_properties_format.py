@@ -102,14 +102,16 @@ def test_merge_rejects_category_in_two_files():
 
 
 @pytest.mark.parametrize('name', ['ade20k', 'coco_stuff', 'pascal_context59', 'cityscapes',
-                                  'property_world'])
+                                  'property_world', 'property_world_v1'])
 def test_shipped_descriptions_are_valid(name):
     """The shipped files match their dataset's class list and the format rules."""
     path = REPO / 'descriptions' / f'{name}.json'
     if not path.exists():
         pytest.skip(f'{path} not written yet')
+    from prolab_seg.properties.descriptions import dataset_class_names
     ds = load_descriptions(path)
     assert ds.dataset == name and len(ds.categories) > 0
+    assert list(ds.categories) == dataset_class_names(name)
 
 
 def test_facet_grouped_categories_validate_and_name_a_bad_facet():
