@@ -12,6 +12,8 @@ scratch, class-balanced loss) on the same data, seed and schedule; only the labe
                 ones are ``assign``-ed onto them from their descriptions alone; again with
                 facet-wise clustering (each facet's sentences clustered on their own);
 * text-emb   -- the sentence embedding of each category name;
+* mpnet      -- ProLab with all-mpnet-base-v2 (768-d) sentence embeddings instead of
+                all-MiniLM-L6-v2 (skipped unless its PyPI parts are installed);
 * random     -- control: ProLab with each category's sentences drawn from other categories;
 * attributes -- oracle: one property per attribute value of the data (upper bound of the
                 property route);
@@ -47,9 +49,11 @@ import prolab_seg  # noqa: E402,F401
 import torch  # noqa: E402
 
 from prolab_seg import apis, experiments as ex  # noqa: E402
+from prolab_seg.properties.embedding import MPNET_MODEL_NAME, mpnet_model_path  # noqa: E402
 
 LABELS = dict(baseline='baseline (one-hot CE)', prolab='ProLab (K={k})',
               facets='ProLab, facet-wise clustering (K={k})',
+              mpnet='ProLab, all-mpnet-base-v2 embeddings (K={k})',
               textemb='text-embedding (category name)',
               random='ProLab, random descriptions (control)',
               attributes='attribute space (oracle)',
@@ -73,6 +77,11 @@ def variants(info, descriptions, work, k, seed, rows):
                              facet_wise=True)
         out['facets'] = (ex.CONFIGS['prolab'], ex.space_options(fs['seen'], info),
                          ex.zero_shot_options(fs['all']), fs['all'], ex.CALIBRATIONS)
+    if 'mpnet' in rows:
+        ms = ex.build_spaces(osp.join(work, 'spaces', 'mpnet'), info, descriptions, k, seed,
+                             model=MPNET_MODEL_NAME)
+        out['mpnet'] = (ex.CONFIGS['prolab'], ex.space_options(ms['seen'], info),
+                        ex.zero_shot_options(ms['all']), ms['all'], ex.CALIBRATIONS)
     if 'textemb' in rows:
         names = ex.name_banks(osp.join(work, 'spaces', 'names'), info)
         out['textemb'] = (ex.CONFIGS['textemb'], ex.space_options(names['seen'], info),
@@ -204,6 +213,21 @@ def targets(results):
     return out
 
 
+def report_lines(space, info, out):
+    """Write the per-property report of ``space`` to ``out`` (markdown); return a summary."""
+    rows = ex.property_report(space, info)
+    with open(out, 'w') as fh:
+        fh.write('| property | categories | attribute values its sentences mention |\n|---|---|---|\n')
+        for r in rows:
+            fh.write(f"| {r['property']} | {', '.join(r['categories'])} | "
+                     f"{', '.join(r['values'])} |\n")
+    one = sum(len(r['values']) == 1 for r in rows)
+    single = sum(len(r['categories']) == 1 for r in rows)
+    return [f'{space}: {len(rows)} properties, {np.mean([len(r["categories"]) for r in rows]):.1f}'
+            f' categories each, {single} with a single category; {one} mention exactly one '
+            f'attribute value (keyword match; table in {out})']
+
+
 def ensure_data(root, spec):
     if not osp.isfile(osp.join(root, 'meta.json')):
         sh([sys.executable, 'tools/make_dataset.py', '--out', root, '--seed', '0']
@@ -232,6 +256,12 @@ def main():
         args.iters, args.no_v1 = 20, True
     if 'baseline' not in args.rows:
         args.rows.insert(0, 'baseline')
+    if 'mpnet' in args.rows:
+        try:
+            mpnet_model_path()
+        except FileNotFoundError as err:
+            print(f'skipping the mpnet row: {err}', flush=True)
+            args.rows.remove('mpnet')
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     t_start = time.time()
     info = ensure_data(args.data_root, args.spec)
@@ -248,6 +278,13 @@ def main():
     chance = ex.chance_unseen_miou(info)
 
     lines = table(results, info, args.num_properties)
+    for name in ('prolab', 'facets', 'mpnet', 'random'):
+        if name in results:
+            space = osp.join(args.work_dir, 'spaces', name, 'all.npz')
+            lines += report_lines(space, info,
+                                  osp.join(args.work_dir, f'property_report_{name}.md'))
+            lines.append(f'  agreement of its category similarities with the attribute space '
+                         f'(Spearman): {ex.attribute_agreement(space, info):.3f}')
     if v1:
         lines += [''] + table(v1[1], v1[0], args.num_properties, ' [v1 data]')
     lines += ['', f'chance (uniform among the {len(info.unseen)} unseen) zero-shot mIoU: '

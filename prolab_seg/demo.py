@@ -21,8 +21,10 @@ def _step(i: int, text: str) -> None:
 
 def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_world',
              iters: int = 300, seed: int = 0, num_properties: int = 32, spec: str | None = None,
-             descriptions: str = ex.DESCRIPTIONS) -> dict:
-    """Run the five stages; prints progress and returns the numbers of the final table."""
+             descriptions: str = ex.DESCRIPTIONS,
+             calibrations: tuple[float, ...] = ex.CALIBRATIONS) -> dict:
+    """Run the five stages; prints progress and returns the numbers of the final table
+    (``calibrations``: the seen-score calibrations tried on the calib split)."""
     from prolab_seg.properties import PropertySpace
     from prolab_seg.segment import load_segmentor, property_names, segment_images
     start = time.time()
@@ -62,7 +64,8 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
                      dict(opts['prolab'], **ex.zero_shot_options(spaces['all'])),
                      osp.join(work_dir, 'prolab', 'test_unseen'))
     gzsl = ex.generalized_zero_shot(ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'],
-                                    spaces['all'], osp.join(work_dir, 'prolab', 'gzsl'))
+                                    spaces['all'], osp.join(work_dir, 'prolab', 'gzsl'),
+                                    calibrations)
     results['prolab'].update(unseen_mIoU=zs['mIoU'], gzsl=gzsl,
                              unseen_IoU={c: zs[f'IoU.{c}'] for c in info.unseen})
 

@@ -87,17 +87,23 @@ def build_spaces(out: str, info: DataInfo, descriptions: str | Mapping = DESCRIP
     return dict(seen=osp.join(out, 'seen.npz'), all=osp.join(out, 'all.npz'))
 
 
+def attribute_vectors(info: DataInfo) -> tuple[list[str], np.ndarray]:
+    """Every attribute value of the data (``type=value``) and the ``[C, V]`` multi-hot of each
+    category's values (data class order)."""
+    values = sorted({(t, v) for a in info.attributes.values() for t, v in a.items()})
+    vectors = np.array([[float(info.attributes[c].get(t) == v) for t, v in values]
+                        for c in info.classes], np.float32)
+    return [f'{t}={v}' for t, v in values], vectors
+
+
 def attribute_space(out: str, info: DataInfo) -> dict[str, str]:
     """Oracle label space: one property per attribute value of the data (``type=value``), each
     category the multi-hot of its own values (``seen.npz`` / ``all.npz``)."""
     from prolab_seg.properties import PropertySpace
-    values = sorted({(t, v) for a in info.attributes.values() for t, v in a.items()})
-    vectors = np.array([[float(info.attributes[c].get(t) == v) for t, v in values]
-                        for c in info.classes], np.float32)
-    names = [f'{t}={v}' for t, v in values]
-    space = PropertySpace(info.classes, vectors, np.eye(len(values), dtype=np.float32),
+    names, vectors = attribute_vectors(info)
+    space = PropertySpace(info.classes, vectors, np.eye(len(names), dtype=np.float32),
                           dict(kind='attribute', property_names=names, num_properties=len(names),
-                               sources=[osp.join(info.root, 'meta.json')]))
+                               data=osp.join(info.root, 'meta.json')))
     os.makedirs(out, exist_ok=True)
     space.subset(info.seen).save(osp.join(out, 'seen.npz'))
     space.save(osp.join(out, 'all.npz'))
@@ -136,10 +142,10 @@ def class_weights(info: DataInfo, classes: Sequence[str] | None = None, split: s
     """Loss weight per class, ``frequency ** -power`` over ``split``'s pixels, normalised so the
     pixel-weighted mean is 1 (balances small objects against large background regions)."""
     classes = info.seen if classes is None else classes
-    freq = np.array([info.pixels[split][c] for c in classes], np.float64)
-    freq = np.maximum(freq, 1) / max(freq.sum(), 1)
-    w = freq ** -power
-    return [round(float(x), 4) for x in w / (w * freq).sum()]
+    counts = np.array([info.pixels[split][c] for c in classes], np.float64)
+    w = (np.maximum(counts, 1) / max(counts.sum(), 1)) ** -power
+    w /= (w * counts).sum() / max(counts.sum(), 1)
+    return [round(float(x), 4) for x in w]
 
 
 def schedule_options(data_root: str, iters: int, seed: int = 0) -> dict:
@@ -175,13 +181,13 @@ def baseline_options(info: DataInfo, balance: bool = True) -> dict:
 
 
 def space_options(space: str, info: DataInfo | None = None,
-                  classes: Sequence[str] | None = None) -> dict:
+                  classes: Sequence[str] | None = None, split: str = 'train') -> dict:
     """Train a ``PropertyHead`` config (main + auxiliary head) on ``space``; with ``info``,
-    class-balanced over ``classes`` (default: the seen ones)."""
+    class-balanced over ``classes`` (default: the seen ones) by ``split``'s pixels."""
     opts = {'model.decode_head.property_space': space,
             'model.auxiliary_head.property_space': space}
     if info is not None:
-        w = class_weights(info, classes)
+        w = class_weights(info, classes, split)
         opts.update({'model.decode_head.loss_decode.class_weight': w,
                      'model.auxiliary_head.loss_decode.class_weight': w})
     return opts
@@ -190,7 +196,7 @@ def space_options(space: str, info: DataInfo | None = None,
 def upper_bound_options(info: DataInfo, space: str) -> dict:
     """Supervised upper bound: train on ``train_all`` (unseen categories labelled too) with
     every category's vector of ``space``."""
-    opts = space_options(space, info, info.classes)
+    opts = space_options(space, info, info.classes, 'train_all')
     opts.update({'train_dataloader.dataset.data_prefix': dict(
                      img_path='img_dir/train_all', seg_map_path='ann_dir/train_all'),
                  'train_dataloader.dataset.class_subset': 'all',
@@ -351,3 +357,47 @@ def attribute_probe_row(config: str, checkpoint: str, options: dict, info: DataI
     te_x, te_y = pixel_features(model, info, 'val', info.unseen, seed=seed)
     return attribute_probe(tr_x, tr_y, te_x, te_y, [info.attributes[c] for c in info.classes],
                            seed=seed)
+
+
+#: Words a sentence uses for an attribute value (a value's own name always counts).
+VALUE_WORDS = dict(striped=('stripe', 'bands'), dotted=('spot', 'dots'),
+                   checkered=('checker', 'squares'), grainy=('speck', 'grain'),
+                   wavy=('undulat', 'wave'), elongated=('long body',),
+                   stuff=('no fixed', 'outline', 'no definite shape'),
+                   round=('circular', 'rounded', 'curve'), square=('corners', 'straight edges'),
+                   top=('upper',), bottom=('lower',), any=('anywhere', 'any part', 'any height'),
+                   medium=('medium',), large=('large',), small=('small',))
+
+
+def property_report(space_path: str, info: DataInfo) -> list[dict]:
+    """Per property of a space: the categories it covers and the attribute values of the data
+    its sentences mention (by ``VALUE_WORDS``; colours by name, ``colour:<name>``)."""
+    import re
+
+    from prolab_seg.properties import PropertySpace
+    space = PropertySpace.load(space_path)
+    values = {(('colour' if 'color' in t else t), v) for a in info.attributes.values()
+              for t, v in a.items()}
+    rows = []
+    for k in range(space.num_properties):
+        texts = {space.texts[i].lower() for i in np.flatnonzero(space.text_cluster == k)}
+        said = sorted(f'{t}:{v}' for t, v in values if any(
+            re.search(r'\b' + re.escape(w), s) for s in texts
+            for w in (v,) + VALUE_WORDS.get(v, ())))
+        rows.append(dict(property=k, categories=[c for c, on in zip(space.class_names,
+                                                                     space.vectors[:, k]) if on],
+                         values=said, sentences=len(texts)))
+    return rows
+
+
+def attribute_agreement(space_path: str, info: DataInfo) -> float:
+    """Spearman correlation, over category pairs, between a space's category similarities and
+    those of the oracle attribute space: does the text side group categories by attributes?"""
+    from scipy.stats import spearmanr
+
+    from prolab_seg.properties import PropertySpace
+    space = PropertySpace.load(space_path, classes=info.classes)
+    att = attribute_vectors(info)[1]
+    att /= np.linalg.norm(att, axis=1, keepdims=True)
+    iu = np.triu_indices(len(info.classes), 1)
+    return float(spearmanr(space.similarity()[iu], (att @ att.T)[iu]).correlation)

@@ -372,9 +372,6 @@ def test_option_builders(info):
     assert len(ub['model.decode_head.loss_decode.class_weight']) == len(info.classes)
 
 
-@pytest.mark.xfail(strict=True, reason='upper_bound_options weighs the classes by their pixels '
-                   'in train, where the unseen ones have none (weight of a 1-pixel class), '
-                   'though it trains on train_all')
 def test_upper_bound_class_weights_come_from_its_training_split(info):
     ub = experiments.upper_bound_options(info, 'all.npz')
     assert ub['model.decode_head.loss_decode.class_weight'] == experiments.class_weights(

@@ -261,6 +261,8 @@ def load_scene(path: str | Path | None = None) -> dict:
     """The spec's ``"scene"`` settings (``SCENE_DEFAULTS`` for those it omits): ``num_things``
     (min, max seen objects per image) and ``thing_scale`` (multiplies object sizes)."""
     path = Path(path) if path is not None else DEFAULT_SPEC
+    if not path.is_file():
+        raise SpecError(f'{path}: spec file not found')
     data = _read(path)
     scene = data.get('scene', {}) if isinstance(data, dict) else {}
     if not isinstance(scene, dict) or set(scene) - set(SCENE_DEFAULTS):
@@ -269,10 +271,12 @@ def load_scene(path: str | Path | None = None) -> dict:
     out = dict(SCENE_DEFAULTS, **scene)
     lo_hi = out['num_things']
     if (not isinstance(lo_hi, (list, tuple)) or len(lo_hi) != 2
-            or not all(isinstance(v, int) and v >= 0 for v in lo_hi) or lo_hi[0] > lo_hi[1]):
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in lo_hi)
+            or lo_hi[0] > lo_hi[1]):
         raise SpecError(f'{path}: scene "num_things" must be [min, max] integers with '
                         f'0 <= min <= max, got {lo_hi!r}')
-    if not isinstance(out['thing_scale'], (int, float)) or not 0 < out['thing_scale'] <= 3:
+    scale = out['thing_scale']
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 3:
         raise SpecError(f'{path}: scene "thing_scale" must be a number in (0, 3], '
                         f'got {out["thing_scale"]!r}')
     return dict(num_things=tuple(lo_hi), thing_scale=float(out['thing_scale']))

@@ -31,14 +31,17 @@ def attribute_probe(train_x: np.ndarray, train_class: np.ndarray, test_x: np.nda
         known = sorted({values[c] for c in np.unique(train_class)} - {None})
         if len(known) < 2:
             continue
-        ids = np.array([known.index(v) if v in known else len(known) for v in values])
-        y_te = ids[test_class]
+        ids = np.array([known.index(v) if v in known else -1 for v in values])
         keep_te = np.array([values[c] is not None for c in test_class], bool)
         if not keep_te.any():
             continue
-        y_tr = ids[train_class]
-        keep_tr = y_tr < len(known)
-        m = linear_probe(train_x[keep_tr], y_tr[keep_tr], test_x[keep_te], y_te[keep_te],
-                         num_classes=len(known) + 1, seed=seed)
-        out[t] = float(m['acc'] * 100)
+        y_tr, y_te = ids[train_class], ids[test_class][keep_te]
+        keep_tr = y_tr >= 0
+        unknown = y_te < 0  # a value never seen in training: always wrong
+        acc = 0.0
+        if (~unknown).any():
+            acc = linear_probe(train_x[keep_tr], y_tr[keep_tr], test_x[keep_te][~unknown],
+                               y_te[~unknown], num_classes=len(known),
+                               seed=seed)['acc'] * (~unknown).mean()
+        out[t] = float(acc * 100)
     return out

