@@ -65,39 +65,40 @@ def sh(cmd):
     subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
+def zero_shot_row(config, spaces, info):
+    """A row trained on ``spaces['seen']`` and tested with ``spaces['all']``."""
+    return (config, ex.space_options(spaces['seen'], info), ex.zero_shot_options(spaces['all']),
+            spaces['all'], ex.CALIBRATIONS)
+
+
 def variants(info, descriptions, work, k, seed, rows):
     """name -> (config, training options, zero-shot options or None, GZSL bank or None,
     calibrations)."""
-    spaces = ex.build_spaces(osp.join(work, 'spaces', 'prolab'), info, descriptions, k, seed)
-    out = dict(baseline=(ex.CONFIGS['baseline'], ex.baseline_options(info), None, None, ()))
-    out['prolab'] = (ex.CONFIGS['prolab'], ex.space_options(spaces['seen'], info),
-                     ex.zero_shot_options(spaces['all']), spaces['all'], ex.CALIBRATIONS)
+    def spaces(name, desc=descriptions, **kwargs):
+        return ex.build_spaces(osp.join(work, 'spaces', name), info, desc, k, seed, **kwargs)
+
+    prolab = spaces('prolab')
+    out = dict(baseline=(ex.CONFIGS['baseline'], ex.baseline_options(info), None, None, ()),
+               prolab=zero_shot_row(ex.CONFIGS['prolab'], prolab, info))
     if 'facets' in rows:
-        fs = ex.build_spaces(osp.join(work, 'spaces', 'facets'), info, descriptions, k, seed,
-                             facet_wise=True)
-        out['facets'] = (ex.CONFIGS['prolab'], ex.space_options(fs['seen'], info),
-                         ex.zero_shot_options(fs['all']), fs['all'], ex.CALIBRATIONS)
+        out['facets'] = zero_shot_row(ex.CONFIGS['prolab'], spaces('facets', facet_wise=True),
+                                      info)
     if 'mpnet' in rows:
-        ms = ex.build_spaces(osp.join(work, 'spaces', 'mpnet'), info, descriptions, k, seed,
-                             model=MPNET_MODEL_NAME)
-        out['mpnet'] = (ex.CONFIGS['prolab'], ex.space_options(ms['seen'], info),
-                        ex.zero_shot_options(ms['all']), ms['all'], ex.CALIBRATIONS)
+        out['mpnet'] = zero_shot_row(ex.CONFIGS['prolab'], spaces('mpnet', model=MPNET_MODEL_NAME),
+                                     info)
     if 'textemb' in rows:
-        names = ex.name_banks(osp.join(work, 'spaces', 'names'), info)
-        out['textemb'] = (ex.CONFIGS['textemb'], ex.space_options(names['seen'], info),
-                          ex.zero_shot_options(names['all']), names['all'], ex.CALIBRATIONS)
+        out['textemb'] = zero_shot_row(
+            ex.CONFIGS['textemb'], ex.name_banks(osp.join(work, 'spaces', 'names'), info), info)
     if 'random' in rows:
         rand = ex.random_descriptions(descriptions, info.classes, seed)
-        rs = ex.build_spaces(osp.join(work, 'spaces', 'random'), info, rand, k, seed)
-        out['random'] = (ex.CONFIGS['prolab'], ex.space_options(rs['seen'], info),
-                         ex.zero_shot_options(rs['all']), rs['all'], ex.CALIBRATIONS)
+        out['random'] = zero_shot_row(ex.CONFIGS['prolab'], spaces('random', rand), info)
     if 'attributes' in rows:
-        at = ex.attribute_space(osp.join(work, 'spaces', 'attributes'), info)
-        out['attributes'] = (ex.CONFIGS['prolab'], ex.space_options(at['seen'], info),
-                             ex.zero_shot_options(at['all']), at['all'], ex.CALIBRATIONS)
+        out['attributes'] = zero_shot_row(
+            ex.CONFIGS['prolab'], ex.attribute_space(osp.join(work, 'spaces', 'attributes'), info),
+            info)
     if 'supervised' in rows:
-        out['supervised'] = (ex.CONFIGS['prolab'], ex.upper_bound_options(info, spaces['all']),
-                             ex.zero_shot_options(spaces['all'], info.unseen), spaces['all'],
+        out['supervised'] = (ex.CONFIGS['prolab'], ex.upper_bound_options(info, prolab['all']),
+                             ex.zero_shot_options(prolab['all'], info.unseen), prolab['all'],
                              (0.0,))
     return {n: v for n, v in out.items() if n in rows}
 
@@ -217,7 +218,8 @@ def report_lines(space, info, out):
     """Write the per-property report of ``space`` to ``out`` (markdown); return a summary."""
     rows = ex.property_report(space, info)
     with open(out, 'w') as fh:
-        fh.write('| property | categories | attribute values its sentences mention |\n|---|---|---|\n')
+        fh.write('| property | categories | attribute values its sentences mention |\n'
+                 '|---|---|---|\n')
         for r in rows:
             fh.write(f"| {r['property']} | {', '.join(r['categories'])} | "
                      f"{', '.join(r['values'])} |\n")

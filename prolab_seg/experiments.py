@@ -384,9 +384,8 @@ def property_report(space_path: str, info: DataInfo) -> list[dict]:
         said = sorted(f'{t}:{v}' for t, v in values if any(
             re.search(r'\b' + re.escape(w), s) for s in texts
             for w in (v,) + VALUE_WORDS.get(v, ())))
-        rows.append(dict(property=k, categories=[c for c, on in zip(space.class_names,
-                                                                     space.vectors[:, k]) if on],
-                         values=said, sentences=len(texts)))
+        covered = [c for c, on in zip(space.class_names, space.vectors[:, k]) if on]
+        rows.append(dict(property=k, categories=covered, values=said, sentences=len(texts)))
     return rows
 
 

