@@ -2,7 +2,8 @@
 
     python benchmarks/bench_prolab.py [--data-root data/property_world] [--spec SPEC]
         [--descriptions descriptions/property_world.json] [--iters 300] [--quick]
-        [--v1-data-root data/property_world_v1] [--no-v1] [--json FILE]
+        [--v1-data-root data/property_world_v1] [--no-v1] [--rows NAME ...]
+        [--no-class-balance] [--json FILE]
 
 All rows train the same model (configs/property_world/*: ResNetV1c-18/2 + FCN heads, from
 scratch, class-balanced loss) on the same data, seed and schedule; only the label space differs:
@@ -109,6 +110,9 @@ def run_rows(info, descriptions, work, args, rows):
     for name, (config, train_opts, zs_opts, bank, cals) in variants(
             info, descriptions, work, args.num_properties, args.seed, rows).items():
         opts = dict(ex.schedule_options(info.root, args.iters, args.seed), **train_opts)
+        if args.no_class_balance:  # ablation: every pixel weighs the same
+            opts.update({f'model.{h}.loss_decode.class_weight': None
+                         for h in ('decode_head', 'auxiliary_head')})
         wd = osp.join(work, name)
         print(f'{info.root}: training {name} ({args.iters} iterations) ...', flush=True)
         t0 = time.time()
@@ -251,6 +255,8 @@ def main():
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--num-properties', '-k', type=int, default=32)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-class-balance', action='store_true',
+                   help='ablation: no class-balanced loss weights')
     p.add_argument('--quick', action='store_true', help='20 iterations, no v1 (smoke test)')
     p.add_argument('--json', help='also write the numbers here')
     args = p.parse_args()
