@@ -126,3 +126,16 @@ def test_facet_grouped_categories_validate_and_name_a_bad_facet():
     with pytest.raises(DescriptionsError, match=r"'kite': entries 0 and 5 are duplicates"):
         validate_categories({'kite': {'shape': grouped['shape'], 'color': grouped['shape']}},
                             'f.json')
+
+
+def test_atomic_write_follows_the_umask_and_leaves_no_temp(tmp_path):
+    import os
+
+    from prolab_seg.properties.files import atomic_write_text
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / 'a.json', '{}')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'a.json').stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ['a.json']
