@@ -123,11 +123,7 @@ def run_rows(info, descriptions, work, args, rows):
             opts, **ex.zero_shot_options(bank, info.seen))
         row['seen_mIoU'] = ex.evaluate(config, ckpt, seen_opts, osp.join(wd, 'seen'))['mIoU']
         if zs_opts is not None:
-            zs = ex.evaluate(config, ckpt, dict(opts, **zs_opts), osp.join(wd, 'zero_shot'))
-            row['zs_mIoU'] = zs['mIoU']
-            row['zs_IoU'] = {c: zs[f'IoU.{c}'] for c in info.unseen}
-            row['gzsl'] = ex.generalized_zero_shot(config, ckpt, opts, bank,
-                                                   osp.join(wd, 'gzsl'), cals)
+            row.update(ex.zero_shot_metrics(config, ckpt, opts, zs_opts, bank, info, wd, cals))
         row['probe'] = ex.attribute_probe_row(config, ckpt, opts, info, args.seed)
         results[name] = row
     return results

@@ -60,14 +60,11 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
         seen = ex.evaluate(ex.CONFIGS[name], ckpts[name], opts[name],
                            osp.join(work_dir, name, 'test_seen'))
         results[name] = dict(seen_mIoU=seen['mIoU'], s_iter=s_iter)
-    zs = ex.evaluate(ex.CONFIGS['prolab'], ckpts['prolab'],
-                     dict(opts['prolab'], **ex.zero_shot_options(spaces['all'])),
-                     osp.join(work_dir, 'prolab', 'test_unseen'))
-    gzsl = ex.generalized_zero_shot(ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'],
-                                    spaces['all'], osp.join(work_dir, 'prolab', 'gzsl'),
-                                    calibrations)
-    results['prolab'].update(unseen_mIoU=zs['mIoU'], gzsl=gzsl,
-                             unseen_IoU={c: zs[f'IoU.{c}'] for c in info.unseen})
+    results['prolab'].update(ex.zero_shot_metrics(
+        ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'],
+        ex.zero_shot_options(spaces['all']), spaces['all'], info,
+        osp.join(work_dir, 'prolab'), calibrations))
+    gzsl = results['prolab']['gzsl']
 
     _step(5, f'segmenting val images that hold an unseen category (all {len(info.classes)} '
              'categories in the bank)')
@@ -93,10 +90,10 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     print(f"| category-supervised baseline | {b['seen_mIoU']:.2f} | n/a (cannot name them) | "
           f"n/a | {b['s_iter']:.3f} |")
     print(f"| ProLab (K={num_properties} properties) | {p['seen_mIoU']:.2f} | "
-          f"{p['unseen_mIoU']:.2f} | {gzsl['mIoU_seen']:.1f} / {gzsl['mIoU_unseen']:.1f} / "
+          f"{p['zs_mIoU']:.2f} | {gzsl['mIoU_seen']:.1f} / {gzsl['mIoU_unseen']:.1f} / "
           f"{gzsl['hIoU']:.1f} | {p['s_iter']:.3f} |")
     print('\nzero-shot IoU per unseen category: ' + ', '.join(
-        f'{c} {v:.1f}' for c, v in p['unseen_IoU'].items()))
+        f'{c} {v:.1f}' for c, v in p['zs_IoU'].items()))
     print(f'chance zero-shot mIoU (uniform among the {len(info.unseen)} unseen): {chance:.2f}; '
           f'GZSL seen calibration {gzsl["calibration"]} chosen on the calib split; '
           f'{iters} iterations, seed {seed}; total {time.time() - start:.0f} s')

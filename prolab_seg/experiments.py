@@ -18,6 +18,8 @@ import numpy as np
 
 from prolab_seg import apis
 from prolab_seg.datasets.property_world import read_meta
+from prolab_seg.evaluation.unsupervised import confusion_matrix
+from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
@@ -169,14 +171,18 @@ def schedule_options(data_root: str, iters: int, seed: int = 0) -> dict:
     return opts
 
 
+def _class_weight_options(weights: list[float]) -> dict:
+    """``--cfg-options`` giving both heads' losses the per-class ``weights``."""
+    return {f'model.{h}.loss_decode.class_weight': weights
+            for h in ('decode_head', 'auxiliary_head')}
+
+
 def baseline_options(info: DataInfo, balance: bool = True) -> dict:
     """Category-CE heads sized to the data's seen classes (and class-balanced)."""
     n = len(info.seen)
     opts = {'model.decode_head.num_classes': n, 'model.auxiliary_head.num_classes': n}
     if balance:
-        w = class_weights(info)
-        opts.update({'model.decode_head.loss_decode.class_weight': w,
-                     'model.auxiliary_head.loss_decode.class_weight': w})
+        opts.update(_class_weight_options(class_weights(info)))
     return opts
 
 
@@ -187,9 +193,7 @@ def space_options(space: str, info: DataInfo | None = None,
     opts = {'model.decode_head.property_space': space,
             'model.auxiliary_head.property_space': space}
     if info is not None:
-        w = class_weights(info, classes, split)
-        opts.update({'model.decode_head.loss_decode.class_weight': w,
-                     'model.auxiliary_head.loss_decode.class_weight': w})
+        opts.update(_class_weight_options(class_weights(info, classes, split)))
     return opts
 
 
@@ -259,6 +263,17 @@ def generalized_zero_shot(config: str, checkpoint: str, options: dict, bank: str
     return dict(out, calibration=best, calib_hIoU=best_h)
 
 
+def zero_shot_metrics(config: str, checkpoint: str, options: dict, zs_options: dict, bank: str,
+                      info: DataInfo, work_dir: str,
+                      calibrations: Sequence[float] = CALIBRATIONS) -> dict:
+    """A trained model's zero-shot mIoU and IoU per unseen category (``zs_options``: see
+    :func:`zero_shot_options`) and its :func:`generalized_zero_shot` metrics with ``bank``."""
+    zs = evaluate(config, checkpoint, dict(options, **zs_options), osp.join(work_dir, 'zero_shot'))
+    return dict(zs_mIoU=zs['mIoU'], zs_IoU={c: zs[f'IoU.{c}'] for c in info.unseen},
+                gzsl=generalized_zero_shot(config, checkpoint, options, bank,
+                                           osp.join(work_dir, 'gzsl'), calibrations))
+
+
 def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
     """mIoU (%) of a uniform-random guess among the unseen classes, on ``val``'s unseen-class
     pixels."""
@@ -267,17 +282,13 @@ def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
     n = len(info.unseen)
     lut = np.full(256, -1)
     lut[[info.classes.index(c) for c in info.unseen]] = np.arange(n)
-    inter, union = np.zeros(n), np.zeros(n)
+    conf = np.zeros((n, n), np.int64)
     ann = osp.join(info.root, 'ann_dir', 'val')
     for f in sorted(os.listdir(ann)):
         lab = lut[np.asarray(Image.open(osp.join(ann, f)))]
         lab = lab[lab >= 0]
-        pred = rng.integers(0, n, lab.shape)
-        conf = np.bincount(lab * n + pred, minlength=n * n).reshape(n, n)
-        inter += np.diag(conf)
-        union += conf.sum(0) + conf.sum(1) - np.diag(conf)
-    with np.errstate(invalid='ignore'):
-        return float(np.nanmean(inter / union) * 100)
+        conf += confusion_matrix(rng.integers(0, n, lab.shape), lab, n, n).T  # gt x pred
+    return nan_mean(iou_from_confusion(conf)) * 100
 
 
 def images_with_unseen(info: DataInfo) -> list[tuple[str, str]]:

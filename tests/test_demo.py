@@ -13,7 +13,7 @@ def test_demo_runs_every_stage(property_world_root, tmp_path, capsys):
     for name in ('baseline', 'prolab'):
         assert math.isfinite(out[name]['seen_mIoU']) and math.isfinite(out[name]['s_iter'])
     p = out['prolab']
-    assert set(p['unseen_IoU']) == set(info.unseen) and 'unseen_mIoU' not in out['baseline']
+    assert set(p['zs_IoU']) == set(info.unseen) and 'zs_mIoU' not in out['baseline']
     # the GZSL calibration is one of the swept values, chosen on calib
     assert p['gzsl']['calibration'] in (0.0, 0.3) and 'calib_hIoU' in p['gzsl']
     assert out['chance_unseen_mIoU'] == ex.chance_unseen_miou(info)
