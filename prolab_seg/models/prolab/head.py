@@ -64,6 +64,7 @@ Device-agnostic: all tensors are buffers, nothing calls ``.cuda()``.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any, List, Optional, Sequence, Union
 
@@ -279,6 +280,7 @@ class PropertyHead(BaseModule):
         self.train_source = train_bank.source
         self.register_buffer('test_vectors', torch.empty(0), persistent=False)
         self.register_buffer('score_offsets', torch.empty(0), persistent=False)
+        self._with_activations = False
         self.set_categories(test_bank)
 
     # ---------------------------------------------------------------- banks
@@ -403,8 +405,12 @@ class PropertyHead(BaseModule):
 
     def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Property logits -> category scores of the inference bank (minus
-        ``seen_calibration`` for the trained categories), resized to the input."""
+        ``seen_calibration`` for the trained categories), resized to the input. Inside
+        :meth:`with_activations` the K property activations follow the C scores
+        (N x (C + K) x H x W)."""
         scores = self.category_scores(seg_logits) + self.score_offsets.to(seg_logits.dtype)
+        if self._with_activations:
+            scores = torch.cat([scores, self.activate(seg_logits)], dim=1)
         meta = batch_img_metas[0]
         if isinstance(meta['img_shape'], torch.Size):
             size = meta['img_shape']
@@ -413,6 +419,17 @@ class PropertyHead(BaseModule):
         else:
             size = meta['img_shape']
         return resize(scores, size=size, mode='bilinear', align_corners=self.align_corners)
+
+    @contextlib.contextmanager
+    def with_activations(self):
+        """Within this block, inference outputs the category scores followed by the property
+        activations (C + K channels), so mmseg's ``inference`` (whole or slide, padding and
+        flip handled) yields both from one forward pass; split at ``num_classes``."""
+        self._with_activations = True
+        try:
+            yield self
+        finally:
+            self._with_activations = False
 
     def property_activations(self, inputs) -> Tensor:
         """Per-pixel property activations (N x K x h x w) -- for interpretability."""
