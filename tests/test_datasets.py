@@ -51,7 +51,7 @@ def test_default_spec_constants():
 def test_model_config_matches_the_default_data(tmp_path):
     """num_classes and class_weight of the model base config are those of the default data
     (``tools/make_dataset.py`` defaults: seed 0, 200 train images, 64x64)."""
-    from prolab_seg.experiments import class_weights, data_info
+    from projects.property_world.experiments import class_weights, data_info
     cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'models' /
                               'fcn_r18-d8_property-world.py'))
     assert cfg.num_classes == NUM_SEEN == cfg.model.decode_head.num_classes

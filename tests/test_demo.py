@@ -1,8 +1,8 @@
 """tools/demo.py end to end at 2 iterations on the tiny property-world (the real run: 300)."""
 import math
 
-from prolab_seg import experiments as ex
-from prolab_seg.demo import run_demo
+from projects.property_world import experiments as ex
+from projects.property_world.demo import run_demo
 
 
 def test_demo_runs_every_stage(property_world_root, tmp_path, capsys):

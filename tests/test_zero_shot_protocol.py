@@ -1,5 +1,5 @@
 """The zero-shot protocol on data of any spec: classes from the data's meta.json, the calib split
-held out from the reported val split, the demo/benchmark helpers of prolab_seg.experiments,
+held out from the reported val split, the demo/benchmark helpers of projects/property_world/experiments.py,
 class-weighted cosine loss, PropertyHead(test_classes='new'), the attribute probe and the spec's
 scene settings. Everything runs on a custom spec (4 unseen categories, renamed) so that nothing
 can silently fall back to the default spec's classes."""
@@ -18,7 +18,6 @@ from PIL import Image
 
 import prolab_seg  # noqa: F401  (registers the dataset, head, loss)
 from mmseg.registry import DATASETS, MODELS
-from prolab_seg import experiments
 from prolab_seg.datasets import write_property_world
 from prolab_seg.datasets.generator import PropertyWorldGenerator
 from prolab_seg.datasets.spec import (ALL_CLASSES, V2_SPEC, SpecError, load_scene, load_spec)
@@ -26,6 +25,8 @@ from prolab_seg.evaluation import attribute_probe
 from prolab_seg.models.prolab import CosineSimilarityLoss, set_inference_categories
 from prolab_seg.properties import PropertySpace
 from prolab_seg.properties.descriptions import sentences_of
+
+from projects.property_world import experiments
 
 REPO = Path(__file__).resolve().parents[1]
 init_default_scope('mmseg')

@@ -7,11 +7,15 @@ segments images of unseen categories, and ends with a results table (a few minut
 unseen sets come from the generated data's meta.json.
 """
 import argparse
+import os.path as osp
+import sys
 import warnings
 
-import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
-from prolab_seg.demo import run_demo
-from prolab_seg.experiments import DESCRIPTIONS
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's projects/
+
+import prolab_seg  # noqa: E402,F401  (patches the stack, registers modules; before mmseg)
+from projects.property_world.demo import run_demo  # noqa: E402
+from projects.property_world.experiments import DESCRIPTIONS  # noqa: E402
 
 
 def main(argv=None):

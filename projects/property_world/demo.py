@@ -11,8 +11,9 @@ from __future__ import annotations
 import os.path as osp
 import time
 
-from prolab_seg import experiments as ex
 from prolab_seg.datasets import write_property_world
+
+from . import experiments as ex
 
 
 def _step(i: int, text: str) -> None:

@@ -21,7 +21,7 @@ from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.evaluation.unsupervised import confusion_matrix
 from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
 PW_CONFIGS = osp.join(REPO, 'configs', 'property_world')
 CONFIGS = dict(
