@@ -10,16 +10,17 @@ Typical use::
 
 The LLM client (:mod:`.llm`) is imported lazily: ``from prolab_seg.properties.llm import ...``.
 """
-from .descriptions import (DATASET_CLASSES, FORMAT, DescriptionsError, DescriptionSet,
-                           dataset_class_names, load_descriptions, merge_descriptions,
-                           save_descriptions, validate_categories)
+from .descriptions import (DATASETS, DEFAULT_NUM_PROPERTIES, FORMAT, DatasetInfo,
+                           DescriptionsError, DescriptionSet, dataset_class_names,
+                           load_descriptions, merge_descriptions, save_descriptions,
+                           validate_categories)
 from .embedding import HashingEmbedder, embed_texts, l2_normalize, load_model
-from .space import (DEFAULT_NUM_PROPERTIES, PropertySpace, assign_categories,
-                    build_property_space)
+from .space import PropertySpace, assign_categories, build_property_space
 
 __all__ = [
-    'DATASET_CLASSES', 'FORMAT', 'DescriptionsError', 'DescriptionSet', 'dataset_class_names',
-    'load_descriptions', 'merge_descriptions', 'save_descriptions', 'validate_categories',
+    'DATASETS', 'DEFAULT_NUM_PROPERTIES', 'FORMAT', 'DatasetInfo', 'DescriptionsError',
+    'DescriptionSet', 'dataset_class_names', 'load_descriptions', 'merge_descriptions',
+    'save_descriptions', 'validate_categories',
     'HashingEmbedder', 'embed_texts', 'l2_normalize', 'load_model',
-    'DEFAULT_NUM_PROPERTIES', 'PropertySpace', 'assign_categories', 'build_property_space',
+    'PropertySpace', 'assign_categories', 'build_property_space',
 ]

@@ -3,7 +3,7 @@
 Format ``prolab-seg/descriptions@1``::
 
     {"format": "prolab-seg/descriptions@1",
-     "dataset": "ade20k",                  # dataset key (see DATASET_CLASSES) or any name
+     "dataset": "ade20k",                  # dataset key (see DATASETS) or any name
      "model": "who/what wrote it",         # e.g. "gpt-4o-mini" or "hand-written"
      "prompt_version": "prolab-v1",
      "categories": {"wall": ["sentence", ...], ...}}   # dataset class order
@@ -20,7 +20,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from .files import atomic_write_text, sha256_file
 
@@ -30,17 +30,32 @@ MAX_DESCRIPTIONS = 20
 #: ProLab's description facets (keys of a facet-grouped category).
 FACETS = ('shape', 'color', 'texture', 'parts', 'context')
 
-# dataset key -> mmseg dataset class whose METAINFO['classes'] is the category list
-# ('property_world' comes from prolab_seg.datasets).
-DATASET_CLASSES = {
-    'ade20k': 'ADE20KDataset',
-    'coco_stuff': 'COCOStuffDataset',
-    'pascal_context59': 'PascalContextDataset59',
-    'cityscapes': 'CityscapesDataset',
-    'bdd100k': 'BDD100KDataset',
-    'property_world': None,      # the default spec's categories
-    'property_world_v1': None,   # the v1 spec's
+
+class DatasetInfo(NamedTuple):
+    """A known dataset key: ``mmseg_class``, the mmseg dataset whose ``METAINFO['classes']``
+    lists its categories (None: a property-world spec of :mod:`prolab_seg.datasets`), and
+    ``num_properties``, the default K of its property space."""
+
+    mmseg_class: str | None
+    num_properties: int
+
+
+# K: ProLab uses 256 for ADE20K, 128 for Pascal Context, 32 for Cityscapes/BDD100K, i.e. about
+# 6-10 descriptions per property at ~15 sentences per class. COCO-Stuff (171 classes, ~2.6k
+# sentences) is ADE20K-sized -> 256 (~10 per property). property-world (18 seen classes x ~14
+# sentences ~ 250) -> 32 (~8 per property), close to its ~30 distinct attribute values
+# (colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
+DATASETS = {
+    'ade20k': DatasetInfo('ADE20KDataset', 256),
+    'coco_stuff': DatasetInfo('COCOStuffDataset', 256),
+    'pascal_context59': DatasetInfo('PascalContextDataset59', 128),
+    'cityscapes': DatasetInfo('CityscapesDataset', 32),
+    'bdd100k': DatasetInfo('BDD100KDataset', 32),
+    'property_world': DatasetInfo(None, 32),     # the default spec's categories
+    'property_world_v1': DatasetInfo(None, 32),  # the v1 spec's
 }
+#: dataset key -> default K (a view of ``DATASETS``).
+DEFAULT_NUM_PROPERTIES = {key: info.num_properties for key, info in DATASETS.items()}
 
 
 class DescriptionsError(ValueError):
@@ -68,14 +83,15 @@ class DescriptionSet:
 
 def dataset_class_names(dataset: str) -> list[str]:
     """Category names of a known dataset key, in label order (``KeyError`` if unknown)."""
-    if dataset not in DATASET_CLASSES:
-        raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASET_CLASSES)}')
-    if dataset.startswith('property_world'):
+    if dataset not in DATASETS:
+        raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASETS)}')
+    mmseg_class = DATASETS[dataset].mmseg_class
+    if mmseg_class is None:
         from prolab_seg.datasets.spec import DEFAULT_SPEC, V1_SPEC, load_spec
         spec = V1_SPEC if dataset == 'property_world_v1' else DEFAULT_SPEC
         return [c.name for c in load_spec(spec, zero_shot_rules=False)]
     import mmseg.datasets
-    return list(getattr(mmseg.datasets, DATASET_CLASSES[dataset]).METAINFO['classes'])
+    return list(getattr(mmseg.datasets, mmseg_class).METAINFO['classes'])
 
 
 def sentences_of(value: Sequence[str] | Mapping[str, Sequence[str]]) -> list[str]:
@@ -161,7 +177,7 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     Args:
         path: ``descriptions/<dataset>.json``.
         classes: expected category names; default: the dataset's class list when the file's
-            ``dataset`` is a key of ``DATASET_CLASSES``, else no check.
+            ``dataset`` is a key of ``DATASETS``, else no check.
     Raises:
         DescriptionsError: bad encoding / JSON / format / fields / categories, naming the file.
     """
@@ -185,7 +201,7 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     for key in ('dataset', 'model', 'prompt_version'):
         if not isinstance(data.get(key), str) or not data[key]:
             raise DescriptionsError(f'{source}: field {key!r} must be a non-empty string')
-    if classes is None and data['dataset'] in DATASET_CLASSES:
+    if classes is None and data['dataset'] in DATASETS:
         classes = dataset_class_names(data['dataset'])
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
     if classes is not None:

@@ -31,21 +31,6 @@ from .files import atomic_write_bytes, atomic_write_text, sha256_file
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
 DEFAULT_FILENAME = 'property_space.npz'
 
-# K per dataset. ProLab: 256 ADE20K, 128 Pascal Context, 32 Cityscapes/BDD100K, i.e. about
-# 6-10 descriptions per property at ~15 sentences per class. COCO-Stuff (171 classes, ~2.6k
-# sentences) is ADE20K-sized -> 256 (~10 per property). property-world (18 seen classes x ~14
-# sentences ~ 250) -> 32 (~8 per property), close to its ~30 distinct attribute values
-# (colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
-DEFAULT_NUM_PROPERTIES = {
-    'ade20k': 256,
-    'coco_stuff': 256,
-    'pascal_context59': 128,
-    'cityscapes': 32,
-    'bdd100k': 32,
-    'property_world': 32,
-    'property_world_v1': 32,
-}
-
 
 @dataclass
 class PropertySpace:
