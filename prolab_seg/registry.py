@@ -7,5 +7,5 @@ A new label-space kind or encoder is a new registered class; configs select it b
 """
 from mmengine.registry import Registry
 
-LABEL_SPACES = Registry('label space', locations=['prolab_seg.label_spaces'])
+LABEL_SPACES = Registry('label space', locations=['prolab_seg.properties'])
 TEXT_ENCODERS = Registry('text encoder', locations=['prolab_seg.properties.encoders'])

@@ -12,8 +12,8 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from prolab_seg.models.prolab import (CosineSimilarityLoss, PropertyHead, load_bank,
-                                      save_label_embedding_bank, set_inference_categories)
+from prolab_seg.models.prolab import CosineSimilarityLoss, LabelTargets, set_inference_categories
+from prolab_seg.properties import NameEmbeddingSpace, load_label_space
 from prolab_seg.models.prolab.head import CentroidConv2d
 
 K, E, C = 6, 10, 4
@@ -63,7 +63,7 @@ def test_loss_label_map_ignore_and_gradients():
     vectors = torch.tensor([[1., 0., 1.], [0., 1., 0.]])
     pred = torch.rand(1, 3, 2, 2, requires_grad=True)
     label = torch.tensor([[[0, 1], [255, 0]]])
-    loss = CosineSimilarityLoss()(pred, label, class_vectors=vectors, ignore_index=255)
+    loss = CosineSimilarityLoss()(pred, LabelTargets(label, vectors, 255))
     # hand: mean over the three labelled pixels
     p = pred.detach()[0].permute(1, 2, 0)
     hand = []
@@ -90,7 +90,7 @@ def test_loss_all_zero_and_all_ignored_are_safe():
     assert torch.isfinite(pred.grad).all()
     pred2 = torch.rand(1, 2, 2, 2, requires_grad=True)
     lab = torch.full((1, 2, 2), 255)
-    out2 = loss(pred2, lab, class_vectors=torch.eye(2))
+    out2 = loss(pred2, LabelTargets(lab, torch.eye(2)))
     assert out2.item() == 0.0
     out2.backward()
     assert torch.isfinite(pred2.grad).all() and pred2.grad.abs().sum() == 0
@@ -98,10 +98,13 @@ def test_loss_all_zero_and_all_ignored_are_safe():
 
 def test_loss_bce_term():
     logits = torch.randn(1, 3, 2, 2)
-    target = (torch.rand(1, 3, 2, 2) > 0.5).float()
     pred = torch.sigmoid(logits)
+    # label targets carrying the logits (the head's call) and dense targets (BCE from pred)
+    vectors = torch.tensor([[1., 0., 1.], [0., 1., 1.]])
+    label = torch.tensor([[[0, 1], [1, 0]]])
+    target = vectors[label].permute(0, 3, 1, 2)
     base = CosineSimilarityLoss()(pred, target)
-    both = CosineSimilarityLoss(bce_weight=0.5)(pred, target, logits=logits)
+    both = CosineSimilarityLoss(bce_weight=0.5)(pred, LabelTargets(label, vectors, logits=logits))
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
     assert both.item() == pytest.approx(base.item() + 0.5 * bce.item(), rel=1e-5)
     no_logits = CosineSimilarityLoss(bce_weight=0.5)(pred, target)
@@ -110,7 +113,7 @@ def test_loss_bce_term():
 
 # ------------------------------------------------------------------ head
 def build_head(space=None, **kw):
-    cfg = dict(type='PropertyHead', head=fcn(), property_space=space or make_space())
+    cfg = dict(type='PropertyHead', head=fcn(), label_space=space or make_space())
     cfg.update(kw)
     return MODELS.build(cfg)
 
@@ -185,7 +188,7 @@ def test_inference_mapping_is_cosine_argmax():
 def test_unseen_category_switching(tmp_path):
     seen = make_space(C, seed=0)
     unseen = make_space(3, seed=1, centroids=seen['centroids'], prefix='u')
-    head = build_head(seen, test_property_space=unseen)
+    head = build_head(seen, test_label_space=unseen)
     assert head.num_classes == 3 and head.out_channels == 3
     assert head.test_class_names == ['u0', 'u1', 'u2']
     x = [torch.randn(1, 8, 4, 4)]
@@ -201,7 +204,7 @@ def test_unseen_category_switching(tmp_path):
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
         backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
                       out_indices=(3, ), norm_cfg=dict(type='BN')),
-        decode_head=dict(type='PropertyHead', head=fcn(64), property_space=seen),
+        decode_head=dict(type='PropertyHead', head=fcn(64), label_space=seen),
         test_cfg=ConfigDict(mode='whole')))
     model.eval()
     set_inference_categories(model, unseen)
@@ -219,8 +222,8 @@ def test_seen_calibration_lowers_only_trained_categories():
     both = dict(class_names=seen['class_names'] + unseen['class_names'],
                 vectors=np.concatenate([seen['vectors'], unseen['vectors']]),
                 centroids=seen['centroids'])
-    plain = build_head(seen, test_property_space=both)
-    calibrated = build_head(seen, test_property_space=both, seen_calibration=0.3)
+    plain = build_head(seen, test_label_space=both)
+    calibrated = build_head(seen, test_label_space=both, seen_calibration=0.3)
     calibrated.load_state_dict(plain.state_dict())
     plain.eval(), calibrated.eval()
     x, meta = [torch.randn(1, 8, 4, 4)], [dict(img_shape=(4, 4))]
@@ -229,7 +232,8 @@ def test_seen_calibration_lowers_only_trained_categories():
     torch.testing.assert_close(diff[:, C:], torch.zeros_like(diff[:, C:]))
     # the offsets follow bank switches; the training loss is untouched
     calibrated.set_categories(unseen)
-    torch.testing.assert_close(calibrated.predict(x, meta, None), plain.predict(x, meta, None)[:, C:])
+    torch.testing.assert_close(calibrated.predict(x, meta, None),
+                               plain.predict(x, meta, None)[:, C:])
     labels = samples([np.zeros((4, 4))])
     calibrated.train(), plain.train()
     torch.manual_seed(0)
@@ -243,7 +247,7 @@ def test_seen_calibration_lowers_only_trained_categories():
 def test_checkpoint_with_other_centroids_is_rejected():
     a = build_head(make_space(seed=0))
     b = build_head(make_space(seed=5))
-    with pytest.raises(RuntimeError, match='another property space'):
+    with pytest.raises(RuntimeError, match='another label space'):
         b.load_state_dict(a.state_dict())
     c = build_head(make_space(seed=0))
     c.load_state_dict(a.state_dict())
@@ -251,18 +255,18 @@ def test_checkpoint_with_other_centroids_is_rejected():
 
 def test_label_embedding_bank_is_same_head(tmp_path):
     rng = np.random.default_rng(0)
-    path = save_label_embedding_bank(str(tmp_path / 'names.npz'), ['a', 'b', 'c'],
-                                     rng.normal(size=(3, E)))
-    bank = load_bank(path)
-    assert bank.kind == 'embedding' and bank.embed_dim == E
+    path = str(NameEmbeddingSpace(['a', 'b', 'c'], rng.normal(size=(3, E))).save(
+        tmp_path / 'names.npz'))
+    space = load_label_space(path)
+    assert type(space) is NameEmbeddingSpace and space.embed_dim == E
     head = build_head(path)
     assert type(head.head.conv_seg) is torch.nn.Conv2d and head.activation == 'none'
     x = [torch.randn(1, 8, 4, 4)]
     assert head(x).shape == (1, E, 4, 4)
     losses = head.loss(x, samples(torch.randint(0, 3, (1, 8, 8))), None)
     assert torch.isfinite(losses['loss_cos'])
-    with pytest.raises(ValueError, match='embedding bank'):
-        build_head(path, test_property_space=make_space())
+    with pytest.raises(ValueError, match='is a PropertySpace but'):
+        build_head(path, test_label_space=make_space())
 
 
 @pytest.mark.parametrize('inner', [
@@ -273,7 +277,7 @@ def test_label_embedding_bank_is_same_head(tmp_path):
     dict(type='ASPPHead', in_channels=8, in_index=1, channels=8, dilations=(1, 2)),
 ])
 def test_any_decode_head_can_be_wrapped(inner):
-    head = MODELS.build(dict(type='PropertyHead', head=inner, property_space=make_space()))
+    head = MODELS.build(dict(type='PropertyHead', head=inner, label_space=make_space()))
     x = [torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4)]
     assert head(x).shape[1] == K
     losses = head.loss(x, samples(torch.randint(0, C, (2, 16, 16))), None)
@@ -340,7 +344,7 @@ def _segment_setup(tmp_path):
             data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
             backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
                           out_indices=(3, ), norm_cfg=dict(type='BN')),
-            decode_head=dict(type='PropertyHead', head=fcn(64), property_space=seen_p),
+            decode_head=dict(type='PropertyHead', head=fcn(64), label_space=seen_p),
             test_cfg=dict(mode='whole')),
         test_pipeline=[dict(type='LoadImageFromFile'), dict(type='PackSegInputs')]))
     cfg.dump(str(tmp_path / 'cfg.py'))

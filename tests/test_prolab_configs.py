@@ -62,8 +62,8 @@ def shrink(cfg, space=None):
         dec.update(in_channels=128, channels=16, c1_in_channels=16, c1_channels=8)
         aux.update(in_channels=64, channels=8)
     if space is not None:
-        m.decode_head.property_space = space
-        m.auxiliary_head.property_space = space
+        m.decode_head.label_space = space
+        m.auxiliary_head.label_space = space
     crop = (32, 32)
     m.data_preprocessor.size = crop
     cfg.data_preprocessor = m.data_preprocessor
@@ -98,7 +98,7 @@ def test_real_config_parses_and_builds_shrunk(path, tmp_path):
         assert cfg.model.decode_head.loss_decode.loss_weight == 1.0
         assert cfg.model.auxiliary_head.loss_decode.loss_weight == 0.4
         assert cfg.model.decode_head.temperature == 0.04
-        assert cfg.model.decode_head.property_space.endswith(
+        assert cfg.model.decode_head.label_space.endswith(
             f'property_spaces/{dataset_of(path)}/property_space.npz')
         assert any(h.type == 'PropertySpaceCheckHook' for h in cfg.custom_hooks)
         space = synthetic_space(classes, tmp_path / 'space.npz')
@@ -114,16 +114,15 @@ def test_property_world_config_builds(path, tmp_path, property_world_root):
     cfg = Config.fromfile(str(path))
     if path.name.startswith('textemb'):
         from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
-        from prolab_seg.models.prolab import save_label_embedding_bank
+        from prolab_seg.properties import NameEmbeddingSpace
         rng = np.random.default_rng(0)
-        emb = rng.normal(size=(len(ALL_CLASSES), 16))
-        seen = save_label_embedding_bank(str(tmp_path / 'seen.npz'), SEEN_CLASSES,
-                                         emb[:len(SEEN_CLASSES)])
-        full = save_label_embedding_bank(str(tmp_path / 'all.npz'), ALL_CLASSES, emb)
+        full_space = NameEmbeddingSpace(ALL_CLASSES, rng.normal(size=(len(ALL_CLASSES), 16)))
+        seen = str(full_space.subset(SEEN_CLASSES).save(tmp_path / 'seen.npz'))
+        full = str(full_space.save(tmp_path / 'all.npz'))
         for h in (cfg.model.decode_head, cfg.model.auxiliary_head):
-            h.property_space = seen
-        if cfg.model.decode_head.get('test_property_space') is not None:
-            cfg.model.decode_head.test_property_space = full
+            h.label_space = seen
+        if cfg.model.decode_head.get('test_label_space') is not None:
+            cfg.model.decode_head.test_label_space = full
     elif is_prolab(cfg):
         spaces = tmp_path / 'property_spaces'
         from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
@@ -135,10 +134,10 @@ def test_property_world_config_builds(path, tmp_path, property_world_root):
             [s.vectors, np.eye(len(ALL_CLASSES) - len(SEEN_CLASSES), s.num_properties)]),
             s.centroids, s.meta).save(full)
         for h in (cfg.model.decode_head, cfg.model.auxiliary_head):
-            h.property_space = seen
-        tps = cfg.model.decode_head.get('test_property_space')
+            h.label_space = seen
+        tps = cfg.model.decode_head.get('test_label_space')
         if tps is not None:
-            cfg.model.decode_head.test_property_space = full
+            cfg.model.decode_head.test_label_space = full
     model = MODELS.build(cfg.model)
     # the test set's classes come from the data's meta.json, narrowed by class_subset
     test_ds = cfg.test_dataloader.dataset
@@ -200,8 +199,8 @@ def test_real_config_builds_full_size(path, tmp_path):
     cfg = Config.fromfile(str(path))
     if is_prolab(cfg):
         space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz')
-        cfg.model.decode_head.property_space = space
-        cfg.model.auxiliary_head.property_space = space
+        cfg.model.decode_head.label_space = space
+        cfg.model.auxiliary_head.label_space = space
     MODELS.build(cfg.model)
 
 

@@ -134,7 +134,7 @@ def test_load_validates(space, tmp_path):
         PropertySpace.load(tmp_path / 'tampered.npz')
     arrays['vectors'] = arrays['vectors'][:, :5]
     np.savez(tmp_path / 'shape.npz', **arrays)
-    with pytest.raises(ValueError, match=r'shape.npz: vectors shape \(4, 5\) != '):
+    with pytest.raises(ValueError, match=r'shape.npz: .*centroids must be \[K, E\] with K = 5'):
         PropertySpace.load(tmp_path / 'shape.npz')
     with pytest.raises(ValueError, match='cannot read'):
         PropertySpace.load(tmp_path / 'absent.npz')
@@ -162,9 +162,9 @@ def test_subset_index_extend(space):
     np.testing.assert_array_equal(sub.vectors[1], space.vectors[space.index('zebra')])
     assert all(sub.class_names[c] in ('sky', 'zebra') for c in sub.text_class)
     assert len(sub.texts) == 10
-    with pytest.raises(KeyError, match="not in the property space: \\['tiger'\\]"):
+    with pytest.raises(KeyError, match="not in label space .*: \\['tiger'\\]"):
         space.subset(['zebra', 'tiger'])
-    with pytest.raises(KeyError, match="'tiger' is not in this property space"):
+    with pytest.raises(KeyError, match="'tiger' is not in label space"):
         space.index('tiger')
     rest = space.subset(['orange', 'grass'])
     both = sub.extend(rest)
@@ -173,8 +173,11 @@ def test_subset_index_extend(space):
     with pytest.raises(ValueError, match="already present: \\['sky'\\]"):
         both.extend(sub.subset(['sky']))
     other = build_property_space(describe(TRAITS), 8, seed=5, model=HashingEmbedder(32))
-    with pytest.raises(ValueError, match='different centroids'):
+    with pytest.raises(ValueError, match='cannot concatenate: .* E=32; .* E=64'):
         space.extend(other.subset(['sky']))
+    moved = PropertySpace(['x'], space.vectors[:1], np.roll(space.centroids, 1, axis=0))
+    with pytest.raises(ValueError, match='different property centroids'):
+        space.extend(moved)
 
 
 def test_assign_new_categories(space):

@@ -22,8 +22,8 @@ from prolab_seg.datasets import write_property_world
 from prolab_seg.datasets.generator import PropertyWorldGenerator
 from prolab_seg.datasets.spec import (ALL_CLASSES, V2_SPEC, SpecError, load_scene, load_spec)
 from prolab_seg.evaluation import attribute_probe
-from prolab_seg.models.prolab import CosineSimilarityLoss, set_inference_categories
-from prolab_seg.properties import PropertySpace
+from prolab_seg.models.prolab import CosineSimilarityLoss, LabelTargets, set_inference_categories
+from prolab_seg.properties import AttributeSpace, PropertySpace, load_label_space
 from prolab_seg.properties.descriptions import sentences_of
 
 from projects.property_world import experiments
@@ -208,7 +208,7 @@ def test_generalized_zero_shot_calibrates_on_calib_and_reports_val(monkeypatch, 
     assert experiments.SPLIT_PREFIX not in last
     assert last['model.decode_head.seen_calibration'] == calib_best
     for c in calls:  # every category in the bank, every class of the data, user options kept
-        assert c['model.decode_head.test_property_space'] == 'bank.npz'
+        assert c['model.decode_head.test_label_space'] == 'bank.npz'
         assert c['model.decode_head.test_classes'] is None
         assert c['test_dataloader.dataset.class_subset'] == 'all'
         assert c['model.decode_head.temperature'] == 0.04
@@ -277,13 +277,14 @@ def test_images_with_unseen_lists_exactly_those_val_images(custom, info):
 
 def test_attribute_space_is_the_multi_hot_of_meta_attributes(info, meta, tmp_path):
     paths = experiments.attribute_space(str(tmp_path / 'attr'), info)
-    full, seen = PropertySpace.load(paths['all']), PropertySpace.load(paths['seen'])
+    full, seen = load_label_space(paths['all']), load_label_space(paths['seen'])
+    assert type(full) is AttributeSpace and type(seen) is AttributeSpace
     assert full.class_names == meta['classes'] and seen.class_names == meta['seen']
     values = sorted({(t, v) for a in meta['attributes'].values() for t, v in a.items()})
-    assert full.meta['property_names'] == [f'{t}={v}' for t, v in values]
+    assert full.property_names() == [f'{t}={v}' for t, v in values]
     assert full.num_properties == len(values)
     for c, name in enumerate(meta['classes']):
-        on = {full.meta['property_names'][k] for k in np.flatnonzero(full.vectors[c])}
+        on = {full.property_names()[k] for k in np.flatnonzero(full.vectors[c])}
         assert on == {f'{t}={v}' for t, v in meta['attributes'][name].items()}, name
     assert np.array_equal(seen.vectors, full.vectors[:len(meta['seen'])])
     assert np.array_equal(seen.centroids, full.centroids)
@@ -353,8 +354,8 @@ def test_option_builders(info):
         assert opts[f'model.{head}.num_classes'] == len(info.seen) == 23
         assert opts[f'model.{head}.loss_decode.class_weight'] == seen_w
     assert not any('class_weight' in k for k in experiments.baseline_options(info, False))
-    assert experiments.space_options('s.npz') == {'model.decode_head.property_space': 's.npz',
-                                                  'model.auxiliary_head.property_space': 's.npz'}
+    assert experiments.space_options('s.npz') == {'model.decode_head.label_space': 's.npz',
+                                                  'model.auxiliary_head.label_space': 's.npz'}
     assert experiments.space_options('s.npz', info)[
         'model.auxiliary_head.loss_decode.class_weight'] == seen_w
     zs = 'model.decode_head.test_classes', 'test_dataloader.dataset.metainfo', \
@@ -369,7 +370,7 @@ def test_option_builders(info):
     assert ub['train_dataloader.dataset.data_prefix'] == dict(
         img_path='img_dir/train_all', seg_map_path='ann_dir/train_all')
     assert ub['train_dataloader.dataset.class_subset'] == 'all'
-    assert ub['model.decode_head.property_space'] == 'all.npz'
+    assert ub['model.decode_head.label_space'] == 'all.npz'
     assert len(ub['model.decode_head.loss_decode.class_weight']) == len(info.classes)
 
 
@@ -395,21 +396,21 @@ def test_class_weighted_cosine_loss_matches_hand_computation():
         weights.append(cw[c])
     hand = sum(w * t for w, t in zip(weights, terms)) / 5  # mean over the 5 labelled pixels
     loss = CosineSimilarityLoss(class_weight=cw, loss_weight=2.0)
-    got = loss(pred, label, class_vectors=vectors, ignore_index=255)
+    got = loss(pred, LabelTargets(label, vectors, 255))
     assert got.item() == pytest.approx(2.0 * hand, rel=1e-5)
     # precomputed cosines (the head's feature-resolution path) are weighted the same way
     cos = torch.stack([F.cosine_similarity(pred, v.view(1, 3, 1, 1), dim=1) for v in vectors], 1)
-    got = loss(pred, label, class_vectors=vectors, class_cos=cos, ignore_index=255)
+    got = loss(pred, LabelTargets(label, vectors, 255, cos=cos))
     assert got.item() == pytest.approx(2.0 * hand, rel=1e-5)
     # combined with a per-pixel weight
     hand_w = sum(w * t * pw for w, t, pw in zip(
         weights, terms, [1.0, 1.0, 3.0, 0.5, 1.0])) / 5
-    got = loss(pred, label, weight=pixel_w, class_vectors=vectors, ignore_index=255)
+    got = loss(pred, LabelTargets(label, vectors, 255), weight=pixel_w)
     assert got.item() == pytest.approx(2.0 * hand_w, rel=1e-5)
     # all-ones weights == no weights
-    plain = CosineSimilarityLoss()(pred, label, class_vectors=vectors, ignore_index=255)
+    plain = CosineSimilarityLoss()(pred, LabelTargets(label, vectors, 255))
     ones = CosineSimilarityLoss(class_weight=[1, 1, 1])
-    ones = ones(pred, label, class_vectors=vectors, ignore_index=255)
+    ones = ones(pred, LabelTargets(label, vectors, 255))
     assert ones.item() == pytest.approx(plain.item(), rel=1e-6)
     assert plain.item() == pytest.approx(sum(terms) / 5, rel=1e-5)
 
@@ -418,7 +419,7 @@ def test_class_weight_must_fit_the_categories():
     vectors = torch.eye(3)
     pred, label = torch.rand(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)
     with pytest.raises(ValueError, match='2 class_weight values for 3 categories'):
-        CosineSimilarityLoss(class_weight=[1.0, 2.0])(pred, label, class_vectors=vectors)
+        CosineSimilarityLoss(class_weight=[1.0, 2.0])(pred, LabelTargets(label, vectors))
     for bad in ([], [1.0, -0.5, 1.0]):
         with pytest.raises(ValueError, match='class_weight must be'):
             CosineSimilarityLoss(class_weight=bad)
@@ -444,7 +445,7 @@ def _fcn(in_channels=8):
 
 
 def _head(space, **kw):
-    return MODELS.build(dict(type='PropertyHead', head=_fcn(), property_space=space, **kw))
+    return MODELS.build(dict(type='PropertyHead', head=_fcn(), label_space=space, **kw))
 
 
 def test_test_classes_new_keeps_the_categories_outside_the_training_space():
@@ -455,7 +456,7 @@ def test_test_classes_new_keeps_the_categories_outside_the_training_space():
     bank = dict(class_names=[f'{g}{i}' for g, i in order],
                 vectors=np.stack([src[g]['vectors'][i] for g, i in order]),
                 centroids=seen['centroids'])
-    head = _head(seen, test_property_space=bank, test_classes='new')
+    head = _head(seen, test_label_space=bank, test_classes='new')
     assert head.test_class_names == ['u1', 'u0', 'u2']  # the bank's order, trained ones gone
     assert head.num_classes == head.out_channels == 3
     assert np.array_equal(head.test_vectors.numpy(), new['vectors'][[1, 0, 2]])
@@ -470,7 +471,7 @@ def test_test_classes_new_keeps_the_categories_outside_the_training_space():
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
         backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
                       out_indices=(3, ), norm_cfg=dict(type='BN')),
-        decode_head=dict(type='PropertyHead', head=_fcn(64), property_space=seen)))
+        decode_head=dict(type='PropertyHead', head=_fcn(64), label_space=seen)))
     set_inference_categories(model, bank, 'new')
     assert model.decode_head.test_class_names == ['u1', 'u0', 'u2'] and model.out_channels == 3
 
@@ -481,7 +482,7 @@ def test_test_classes_new_without_new_categories_raises():
                     vectors=seen['vectors'][::-1].copy())
     for bank in (seen, shuffled):
         with pytest.raises(ValueError, match="test_classes='new'.*no category outside"):
-            _head(seen, test_property_space=bank, test_classes='new')
+            _head(seen, test_label_space=bank, test_classes='new')
     with pytest.raises(ValueError, match="test_classes='new'.*no category outside"):
         _head(seen, test_classes='new')  # no inference bank: the training space itself
     with pytest.raises(ValueError, match="a list of names or 'new'"):

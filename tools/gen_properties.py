@@ -5,6 +5,7 @@
             (key from OPENAI_API_KEY; resumable cache next to --out)
   build     embed descriptions + k-means -> property space (.npz + .json/.md summary)
   assign    map new categories into an existing space by nearest centroid (no re-clustering)
+  names     embed each category name -> text-embedding label space (NameEmbeddingSpace .npz)
 
 Examples:
   OPENAI_API_KEY=... python tools/gen_properties.py describe --dataset cityscapes \\
@@ -17,6 +18,9 @@ Examples:
       --out work_dirs/pw_seen
   python tools/gen_properties.py assign --space work_dirs/pw_seen \\
       --descriptions descriptions/property_world.json --out work_dirs/pw_all
+  python tools/gen_properties.py names --descriptions descriptions/property_world.json \\
+      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
+      --out work_dirs/pw_names_seen.npz
 """
 from __future__ import annotations
 
@@ -148,12 +152,13 @@ def cmd_assign(args) -> int:
     from prolab_seg.properties import PropertySpace, assign_categories
     space = PropertySpace.load(args.space)
     model = _space_model(args.model, space.meta.get('embedding_model'))
-    _, categories = _load_all(args.descriptions)
+    sets, categories = _load_all(args.descriptions)
     categories = _select(categories, args.only, args.exclude)
     new = {n: s for n, s in categories.items() if n not in space.class_names}
     if not new:
         sys.exit('error: every category is already in the space; nothing to assign')
-    added = assign_categories(space, new, model=model, batch_size=args.batch_size)
+    added = assign_categories(space, new, model=model, batch_size=args.batch_size,
+                              meta={'sources': [s.source_meta() for s in sets]})
     full = space.extend(added)
     path = full.save(args.out)
     sim = full.similarity()
@@ -164,6 +169,16 @@ def cmd_assign(args) -> int:
         nearest = np.argsort(-sim[i, :space.num_classes], kind='stable')[:args.show]
         print(f'  {name}: properties {np.flatnonzero(full.vectors[i]).tolist()}; nearest in space: '
               + ', '.join(f'{full.class_names[j]} {sim[i, j]:.2f}' for j in nearest))
+    return 0
+
+
+def cmd_names(args) -> int:
+    from prolab_seg.properties import NameEmbeddingSpace
+    _, categories = _load_all(args.descriptions)
+    names = list(_select(categories, args.only, args.exclude))
+    space = NameEmbeddingSpace.from_names(names, model=args.model, template=args.template)
+    path = space.save(args.out)
+    print(f'wrote {path}: {space.num_classes} categories x {space.embed_dim}-d name embeddings')
     return 0
 
 
@@ -196,7 +211,8 @@ def parse_args(argv=None):
     d.set_defaults(func=cmd_describe)
 
     for name, func, helptext in (('build', cmd_build, 'embed + k-means -> property space'),
-                                 ('assign', cmd_assign, 'map new categories into a space')):
+                                 ('assign', cmd_assign, 'map new categories into a space'),
+                                 ('names', cmd_names, 'category-name embeddings -> label space')):
         b = sub.add_parser(name, help=helptext)
         b.add_argument('--descriptions', nargs='+', required=True, help='descriptions JSON(s)')
         b.add_argument('--out', required=True,
@@ -217,8 +233,10 @@ def parse_args(argv=None):
             b.add_argument('--n-init', type=_positive_int, default=3, help='k-means restarts')
             b.add_argument('--facet-wise', action='store_true',
                            help='cluster each facet of facet-grouped descriptions on its own')
-        else:
+        elif name == 'assign':
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
+        else:
+            b.add_argument('--template', default='{}', help="e.g. 'a photo of a {}.'")
     return p.parse_args(argv)
 
 

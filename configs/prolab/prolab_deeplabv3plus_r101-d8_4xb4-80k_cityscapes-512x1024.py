@@ -5,15 +5,15 @@
 # Inherits its pair configs/baseline/deeplabv3plus_r101-d8_4xb4-80k_cityscapes-512x1024.py (same model, data,
 # schedule; one-hot categories) and wraps both of its heads in PropertyHead.
 _base_ = ['../baseline/deeplabv3plus_r101-d8_4xb4-80k_cityscapes-512x1024.py']
-property_space = 'data/property_spaces/cityscapes/property_space.npz'
+label_space = 'data/property_spaces/cityscapes/property_space.npz'
 model = dict(
     decode_head=dict(
         _delete_=True, type='PropertyHead', head={{_base_.model.decode_head}},
-        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        label_space=label_space, temperature=0.04, normalize_embedding=False,
         loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0)),
     auxiliary_head=dict(
         _delete_=True, type='PropertyHead', head={{_base_.model.auxiliary_head}},
-        property_space=property_space, temperature=0.04, normalize_embedding=False,
+        label_space=label_space, temperature=0.04, normalize_embedding=False,
         loss_decode=dict(type='CosineSimilarityLoss', loss_weight=0.4)))
 # fail before the first iteration if the space does not match the dataset classes
 custom_hooks = [dict(type='PropertySpaceCheckHook'), dict(type='ResumeRNGHook')]

@@ -9,13 +9,13 @@
 # configs do): better from scratch on the v1 data (seen mIoU 50.3 / 50.5 / 49.6, seeds 0/1/2,
 # vs 45.7 / 46.2 / 45.5 with False).
 _base_ = ['./baseline_fcn-r18-d8_300it_property-world-64x64.py']
-property_space = 'data/property_spaces/property_world/seen.npz'
+label_space = 'data/property_spaces/property_world/seen.npz'
 model = dict(
     decode_head=dict(
         _delete_=True,
         type='PropertyHead',
         head={{_base_.decode_head}},
-        property_space=property_space,
+        label_space=label_space,
         temperature=0.04,
         normalize_embedding=True,
         loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0,
@@ -24,7 +24,7 @@ model = dict(
         _delete_=True,
         type='PropertyHead',
         head={{_base_.auxiliary_head}},
-        property_space=property_space,
+        label_space=label_space,
         temperature=0.04,
         normalize_embedding=True,
         loss_decode=dict(type='CosineSimilarityLoss', loss_weight=0.4,

@@ -12,6 +12,6 @@
 #   python tools/test.py THIS_CONFIG work_dirs/prolab_.../iter_300.pth
 _base_ = ['./prolab_fcn-r18-d8_300it_property-world-64x64.py']
 model = dict(decode_head=dict(
-    test_property_space='data/property_spaces/property_world/all.npz', test_classes='new'))
+    test_label_space='data/property_spaces/property_world/all.npz', test_classes='new'))
 test_dataloader = dict(dataset=dict(class_subset='unseen'))
 val_dataloader = test_dataloader

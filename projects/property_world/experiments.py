@@ -89,23 +89,17 @@ def build_spaces(out: str, info: DataInfo, descriptions: str | Mapping = DESCRIP
     return dict(seen=osp.join(out, 'seen.npz'), all=osp.join(out, 'all.npz'))
 
 
-def attribute_vectors(info: DataInfo) -> tuple[list[str], np.ndarray]:
-    """Every attribute value of the data (``type=value``) and the ``[C, V]`` multi-hot of each
-    category's values (data class order)."""
-    values = sorted({(t, v) for a in info.attributes.values() for t, v in a.items()})
-    vectors = np.array([[float(info.attributes[c].get(t) == v) for t, v in values]
-                        for c in info.classes], np.float32)
-    return [f'{t}={v}' for t, v in values], vectors
+def oracle_space(info: DataInfo):
+    """The :class:`~prolab_seg.properties.AttributeSpace` of the data's categories."""
+    from prolab_seg.properties import AttributeSpace
+    return AttributeSpace.from_attributes({c: info.attributes[c] for c in info.classes},
+                                          dict(data=osp.join(info.root, 'meta.json')))
 
 
 def attribute_space(out: str, info: DataInfo) -> dict[str, str]:
     """Oracle label space: one property per attribute value of the data (``type=value``), each
     category the multi-hot of its own values (``seen.npz`` / ``all.npz``)."""
-    from prolab_seg.properties import PropertySpace
-    names, vectors = attribute_vectors(info)
-    space = PropertySpace(info.classes, vectors, np.eye(len(names), dtype=np.float32),
-                          dict(kind='attribute', property_names=names, num_properties=len(names),
-                               data=osp.join(info.root, 'meta.json')))
+    space = oracle_space(info)
     os.makedirs(out, exist_ok=True)
     space.subset(info.seen).save(osp.join(out, 'seen.npz'))
     space.save(osp.join(out, 'all.npz'))
@@ -129,12 +123,10 @@ def random_descriptions(descriptions: str | Mapping, names: Sequence[str],
 
 def name_banks(out: str, info: DataInfo, model=None) -> dict[str, str]:
     """Text-embedding label spaces: the sentence embedding of each category name."""
-    from prolab_seg.models.prolab import build_label_embedding_bank, save_label_embedding_bank
-    os.makedirs(out, exist_ok=True)
-    bank = build_label_embedding_bank(info.classes, model=model)
-    n = len(info.seen)
-    save_label_embedding_bank(osp.join(out, 'names_seen.npz'), info.classes[:n], bank.vectors[:n])
-    save_label_embedding_bank(osp.join(out, 'names_all.npz'), info.classes, bank.vectors)
+    from prolab_seg.properties import NameEmbeddingSpace
+    space = NameEmbeddingSpace.from_names(info.classes, model=model)
+    space.subset(info.seen).save(osp.join(out, 'names_seen.npz'))
+    space.save(osp.join(out, 'names_all.npz'))
     return dict(seen=osp.join(out, 'names_seen.npz'), all=osp.join(out, 'names_all.npz'))
 
 
@@ -190,8 +182,8 @@ def space_options(space: str, info: DataInfo | None = None,
                   classes: Sequence[str] | None = None, split: str = 'train') -> dict:
     """Train a ``PropertyHead`` config (main + auxiliary head) on ``space``; with ``info``,
     class-balanced over ``classes`` (default: the seen ones) by ``split``'s pixels."""
-    opts = {'model.decode_head.property_space': space,
-            'model.auxiliary_head.property_space': space}
+    opts = {'model.decode_head.label_space': space,
+            'model.auxiliary_head.label_space': space}
     if info is not None:
         opts.update(_class_weight_options(class_weights(info, classes, split)))
     return opts
@@ -213,7 +205,7 @@ def zero_shot_options(bank: str, classes: str | Sequence[str] | None = 'new') ->
     space, on the data's unseen pixels; a list = those categories, on their pixels; None =
     every category, on every pixel (generalised zero-shot)."""
     listed = classes is not None and not isinstance(classes, str)
-    return {'model.decode_head.test_property_space': bank,
+    return {'model.decode_head.test_label_space': bank,
             'model.decode_head.test_classes': list(classes) if listed else classes,
             'test_dataloader.dataset.metainfo': dict(classes=tuple(classes)) if listed else None,
             'test_dataloader.dataset.class_subset': 'unseen' if classes == 'new' else 'all'}
@@ -407,7 +399,5 @@ def attribute_agreement(space_path: str, info: DataInfo) -> float:
 
     from prolab_seg.properties import PropertySpace
     space = PropertySpace.load(space_path, classes=info.classes)
-    att = attribute_vectors(info)[1]
-    att /= np.linalg.norm(att, axis=1, keepdims=True)
     iu = np.triu_indices(len(info.classes), 1)
-    return float(spearmanr(space.similarity()[iu], (att @ att.T)[iu]).correlation)
+    return float(spearmanr(space.similarity()[iu], oracle_space(info).similarity()[iu]).correlation)

@@ -16,6 +16,8 @@ from .descriptions import (DATASETS, DEFAULT_NUM_PROPERTIES, FORMAT, DatasetInfo
                            validate_categories)
 from .embedding import HashingEmbedder, embed_texts, l2_normalize, load_model
 from .space import PropertySpace, assign_categories, build_property_space
+from .label_space import (AttributeSpace, LabelSpace, NameEmbeddingSpace,
+                          build_label_space, load_label_space)
 
 __all__ = [
     'DATASETS', 'DEFAULT_NUM_PROPERTIES', 'FORMAT', 'DatasetInfo', 'DescriptionsError',
@@ -23,4 +25,5 @@ __all__ = [
     'save_descriptions', 'validate_categories',
     'HashingEmbedder', 'embed_texts', 'l2_normalize', 'load_model',
     'PropertySpace', 'assign_categories', 'build_property_space',
+    'LabelSpace', 'AttributeSpace', 'NameEmbeddingSpace', 'build_label_space', 'load_label_space',
 ]

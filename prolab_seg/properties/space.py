@@ -18,7 +18,6 @@ import io
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -26,15 +25,18 @@ import numpy as np
 
 from .descriptions import sentences_of, validate_categories
 from .embedding import ModelLike, embed_texts, l2_normalize, model_name
+from prolab_seg.registry import LABEL_SPACES
+
 from .files import atomic_write_bytes, atomic_write_text, sha256_file
+from .label_space import LabelSpace, read_arrays
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
 DEFAULT_FILENAME = 'property_space.npz'
 
 
-@dataclass
-class PropertySpace:
-    """Categories x properties multi-hot matrix with the property centroids.
+@LABEL_SPACES.register_module()
+class PropertySpace(LabelSpace):
+    """Categories x properties multi-hot matrix with the property centroids (ProLab).
 
     Args:
         class_names: C category names.
@@ -45,106 +47,63 @@ class PropertySpace:
         text_class: ``[N]`` int category index of each description.
         text_cluster: ``[N]`` int property index of each description.
         text_score: ``[N]`` cosine of each description to its property centroid.
+        source: where it was loaded from (error messages).
     """
 
-    class_names: list[str]
-    vectors: np.ndarray
-    centroids: np.ndarray
-    meta: dict = field(default_factory=dict)
-    texts: list[str] = field(default_factory=list)
-    text_class: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    text_cluster: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    text_score: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    FORMAT = ARTIFACT_FORMAT
 
-    def __post_init__(self):
-        self.class_names = [str(c) for c in self.class_names]
-        self.texts = [str(t) for t in self.texts]
-        self.vectors = np.asarray(self.vectors, dtype=np.float32)
-        self.centroids = np.asarray(self.centroids, dtype=np.float32)
-        self.text_class = np.asarray(self.text_class, dtype=np.int32)
-        self.text_cluster = np.asarray(self.text_cluster, dtype=np.int32)
-        self.text_score = np.asarray(self.text_score, dtype=np.float32)
-        C, N = len(self.class_names), len(self.texts)
-        if len(set(self.class_names)) != C:
-            dups = sorted({c for c in self.class_names if self.class_names.count(c) > 1})
-            raise ValueError(f'duplicate class names: {dups}')
-        if self.centroids.ndim != 2:
-            raise ValueError(f'centroids must be [K, E], got shape {self.centroids.shape}')
-        K = self.centroids.shape[0]
-        if self.vectors.shape != (C, K):
-            raise ValueError(f'vectors shape {self.vectors.shape} != (num classes {C}, '
-                             f'num properties {K})')
+    def __init__(self, class_names: Sequence[str], vectors: np.ndarray, centroids: np.ndarray,
+                 meta: dict | None = None, texts: Sequence[str] = (),
+                 text_class: np.ndarray | None = None, text_cluster: np.ndarray | None = None,
+                 text_score: np.ndarray | None = None, source: str = '<memory>'):
+        if centroids is None:
+            raise ValueError(f'property space {source}: needs centroids [K, E]')
+        super().__init__(class_names, vectors, centroids, meta, source)
+        self.texts = [str(t) for t in texts]
+        N = len(self.texts)
+        self.text_class = np.asarray(np.zeros(N) if text_class is None else text_class, np.int32)
+        self.text_cluster = np.asarray(np.zeros(N) if text_cluster is None else text_cluster,
+                                       np.int32)
+        self.text_score = np.asarray(np.zeros(N) if text_score is None else text_score,
+                                     np.float32)
         if not np.isin(self.vectors, (0.0, 1.0)).all():
             raise ValueError('vectors must be multi-hot (0/1)')
-        norms = np.linalg.norm(self.centroids, axis=1)
-        if not np.allclose(norms, 1.0, atol=1e-3):
-            raise ValueError(f'centroids must be L2-normalised (norms in '
-                             f'[{norms.min():.4f}, {norms.max():.4f}])')
         for name in ('text_class', 'text_cluster', 'text_score'):
             if getattr(self, name).shape != (N,):
                 raise ValueError(f'{name} shape {getattr(self, name).shape} != ({N},) texts')
-        if N and not (0 <= self.text_class.min() and self.text_class.max() < C):
+        if N and not (0 <= self.text_class.min() and self.text_class.max() < self.num_classes):
             raise ValueError('text_class indexes outside the class list')
-        if N and not (0 <= self.text_cluster.min() and self.text_cluster.max() < K):
+        if N and not (0 <= self.text_cluster.min()
+                      and self.text_cluster.max() < self.num_properties):
             raise ValueError('text_cluster indexes outside the properties')
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+    def property_names(self) -> list[str]:
+        """Each property named by its most central description (``p<k>: <text>``)."""
+        names = super().property_names()
+        for k in range(self.num_properties):
+            idx = np.flatnonzero(self.text_cluster == k)
+            if len(idx):
+                names[k] = f'p{k}: {self.texts[idx[np.argmax(self.text_score[idx])]]}'
+        return names
 
-    @property
-    def num_properties(self) -> int:
-        """K."""
-        return self.centroids.shape[0]
-
-    @property
-    def embed_dim(self) -> int:
-        """E."""
-        return self.centroids.shape[1]
-
-    def index(self, name: str) -> int:
-        """Row of category ``name`` in ``vectors``."""
-        try:
-            return self.class_names.index(name)
-        except ValueError:
-            raise KeyError(f'category {name!r} is not in this property space '
-                           f'({self.num_classes} classes)') from None
-
-    def subset(self, names: Sequence[str]) -> 'PropertySpace':
-        """Space restricted to ``names``, in that order (same properties/centroids)."""
-        missing = [n for n in names if n not in self.class_names]
-        if missing:
-            raise KeyError(f'categories not in the property space: {missing}')
-        rows = [self.index(n) for n in names]
+    def _take(self, rows: np.ndarray, meta: dict) -> 'PropertySpace':
         new_index = np.full(self.num_classes, -1, np.int64)
         new_index[rows] = np.arange(len(rows))
-        keep = new_index[self.text_class] >= 0 if self.texts else np.zeros(0, bool)
+        keep = new_index[self.text_class] >= 0
         return PropertySpace(
-            list(names), self.vectors[rows], self.centroids, dict(self.meta),
+            [self.class_names[i] for i in rows], self.vectors[rows], self.centroids, meta,
             [t for t, k in zip(self.texts, keep) if k], new_index[self.text_class[keep]],
-            self.text_cluster[keep], self.text_score[keep])
+            self.text_cluster[keep], self.text_score[keep], source=f'{self.source}[subset]')
 
-    def extend(self, other: 'PropertySpace') -> 'PropertySpace':
-        """Concatenate the categories of ``other`` (same centroids, disjoint names)."""
-        if other.centroids.shape != self.centroids.shape or not np.allclose(
-                other.centroids, self.centroids, atol=1e-6):
-            raise ValueError('cannot extend: the two spaces have different centroids')
-        overlap = [n for n in other.class_names if n in self.class_names]
-        if overlap:
-            raise ValueError(f'cannot extend: categories already present: {overlap}')
-        meta = dict(self.meta)
-        meta['assigned'] = list(self.meta.get('assigned', [])) + list(other.class_names)
+    def _concat(self, spaces: Sequence['PropertySpace'], meta: dict,
+                source: str) -> 'PropertySpace':
+        offsets = np.cumsum([0] + [s.num_classes for s in spaces[:-1]])
         return PropertySpace(
-            self.class_names + other.class_names, np.concatenate([self.vectors, other.vectors]),
-            self.centroids, meta, self.texts + other.texts,
-            np.concatenate([self.text_class, other.text_class + self.num_classes]),
-            np.concatenate([self.text_cluster, other.text_cluster]),
-            np.concatenate([self.text_score, other.text_score]))
-
-    def similarity(self) -> np.ndarray:
-        """``[C, C]`` cosine similarity between the categories' property vectors."""
-        v = l2_normalize(self.vectors)
-        return v @ v.T
+            [n for s in spaces for n in s.class_names], np.concatenate([s.vectors for s in spaces]),
+            self.centroids, meta, [t for s in spaces for t in s.texts],
+            np.concatenate([s.text_class + o for s, o in zip(spaces, offsets)]),
+            np.concatenate([s.text_cluster for s in spaces]),
+            np.concatenate([s.text_score for s in spaces]), source=source)
 
     def indistinguishable(self) -> list[list[str]]:
         """Groups of categories with identical property vectors (a ProLab head cannot tell
@@ -232,7 +191,7 @@ class PropertySpace:
             text_score=self.text_score, meta=np.array(json.dumps(meta)))
         atomic_write_bytes(path, buf.getvalue())
         saved = PropertySpace(self.class_names, self.vectors, self.centroids, meta, self.texts,
-                              self.text_class, self.text_cluster, self.text_score)
+                              self.text_class, self.text_cluster, self.text_score, str(path))
         atomic_write_text(path.with_suffix('.json'),
                           json.dumps(saved.summary(), indent=2, ensure_ascii=False) + '\n')
         atomic_write_text(path.with_suffix('.md'), saved.summary_markdown())
@@ -250,11 +209,7 @@ class PropertySpace:
                 ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
         """
         path = _artifact_path(path)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as e:
-            raise ValueError(f'{path}: cannot read property space ({e})') from None
+        arrays = read_arrays(path)
         required = {'class_names', 'vectors', 'centroids', 'texts', 'text_class',
                     'text_cluster', 'text_score', 'meta'}
         if required - arrays.keys():
@@ -265,7 +220,7 @@ class PropertySpace:
         try:
             space = cls(arrays['class_names'].tolist(), arrays['vectors'], arrays['centroids'],
                         meta, arrays['texts'].tolist(), arrays['text_class'],
-                        arrays['text_cluster'], arrays['text_score'])
+                        arrays['text_cluster'], arrays['text_score'], str(path))
         except ValueError as e:
             raise ValueError(f'{path}: {e}') from None
         if space.content_sha256() != meta.get('content_sha256'):
@@ -420,7 +375,8 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
 
 
 def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[str]],
-                      model: ModelLike = None, batch_size: int = 64) -> PropertySpace:
+                      model: ModelLike = None, batch_size: int = 64,
+                      meta: dict | None = None) -> PropertySpace:
     """Map NEW categories into ``space`` by nearest centroid (cosine), without re-clustering.
 
     Args:
@@ -428,6 +384,8 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
         descriptions: ``{new category: [sentence, ...]}``, names not already in ``space``.
         model: embedding model; default (None): the one recorded in ``space.meta``. Must be
             the model the space was built with.
+        meta: provenance of the new categories (e.g. ``sources``: their descriptions files),
+            merged over the space's model / clustering settings.
     Returns:
         PropertySpace of only the new categories (same centroids); ``space.extend(result)``
         gives the union.
@@ -456,6 +414,7 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
     text_cluster = sim.argmax(1)
     vectors = np.zeros((len(names), space.num_properties), np.float32)
     vectors[owner, text_cluster] = 1.0
-    meta = {k: v for k, v in space.meta.items() if k not in ('content_sha256', 'timing')}
-    return PropertySpace(names, vectors, space.centroids, meta, texts, owner, text_cluster,
-                         sim.max(1))
+    inherited = {k: v for k, v in space._meta_for(len(names)).items()
+                 if k not in ('sources', 'assigned')}
+    return PropertySpace(names, vectors, space.centroids, {**inherited, **(meta or {})}, texts,
+                         owner, text_cluster, sim.max(1))

@@ -1,15 +1,12 @@
 """ProLab: property-supervised segmentation for any mmseg decode head.
 
-Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` (loss),
-``PropertySpaceCheckHook`` (hook). See :mod:`prolab_seg.models.prolab.head` for the design.
+Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` (a
+``PropertyLoss``), ``PropertySpaceCheckHook`` (hook). See :mod:`prolab_seg.models.prolab.head`
+for the design; label spaces are in :mod:`prolab_seg.properties.label_space`.
 """
-from .bank import (CategoryBank, build_label_embedding_bank, load_bank,  # noqa: F401
-                   save_label_embedding_bank)
 from .head import CentroidConv2d, PropertyHead, set_inference_categories  # noqa: F401
 from .hooks import PropertySpaceCheckHook, ResumeRNGHook  # noqa: F401
-from .loss import CosineSimilarityLoss, cosine_map  # noqa: F401
+from .loss import CosineSimilarityLoss, LabelTargets, PropertyLoss  # noqa: F401
 
-__all__ = ['CategoryBank', 'load_bank', 'save_label_embedding_bank', 'build_label_embedding_bank',
-           'PropertyHead', 'CentroidConv2d', 'set_inference_categories', 'PropertySpaceCheckHook',
-           'ResumeRNGHook',
-           'CosineSimilarityLoss', 'cosine_map']
+__all__ = ['PropertyHead', 'CentroidConv2d', 'set_inference_categories', 'PropertySpaceCheckHook',
+           'ResumeRNGHook', 'CosineSimilarityLoss', 'LabelTargets', 'PropertyLoss']

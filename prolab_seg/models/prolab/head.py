@@ -2,7 +2,7 @@
 
 Mechanism
 ---------
-``PropertyHead(head=dict(type='UPerHead', ...), property_space='space.npz', ...)`` builds the
+``PropertyHead(head=dict(type='UPerHead', ...), label_space='space.npz', ...)`` builds the
 *unchanged* mmseg head given in ``head`` with ``num_classes = E`` (the sentence-embedding
 dimension of the property space), so its last 1x1 conv (``conv_seg``) outputs E channels. That
 conv is then swapped for :class:`CentroidConv2d`, an ``nn.Conv2d`` subclass with the same
@@ -17,7 +17,7 @@ Everything else stays the head's own code, so FCNHead, ASPPHead, DepthwiseSepara
 UPerHead, SegformerHead, PSPHead, ... (every ``BaseDecodeHead`` that classifies through
 ``cls_seg``/``conv_seg``) and auxiliary heads become property heads by wrapping their config::
 
-    decode_head=dict(type='PropertyHead', property_space='space.npz', temperature=0.04,
+    decode_head=dict(type='PropertyHead', label_space='space.npz', temperature=0.04,
                      head=dict(type='UPerHead', in_channels=[...], channels=512, ...),
                      loss_decode=dict(type='CosineSimilarityLoss', loss_weight=1.0))
 
@@ -27,7 +27,7 @@ row of the C x K category-vector buffer picked by its label. The targets are nev
 materialised: ``<a, v_c>`` for all C categories is one K->C 1x1 conv, gathered at the label
 and divided by ``|a| |v_y|`` (the same numbers also give ``acc_seg``).
 ``loss_resolution='feature'`` computes the cosines at feature resolution and upsamples them
-instead (cheaper; always used for label-embedding banks). Pixels equal to
+instead (cheaper; always used for name-embedding spaces). Pixels equal to
 ``ignore_index`` are *excluded* from the loss (mean over labelled pixels). ProLab's released
 configs instead map label 255 to an all-zero target row and keep those pixels in the mean;
 since ``1 - cos(a, 0)`` is a constant 1 with zero gradient there, that only rescales the loss
@@ -41,10 +41,12 @@ like any head's logits, so ``seg_logits`` hold category scores in ``[-1, 1]`` (`
 non-negative properties), ``pred_sem_seg`` = argmax, and EncoderDecoder, ``IoUMetric``,
 ``tools/test.py`` and the visualisers work unchanged.
 
-Category bank switching (unseen categories): the training bank is ``property_space``; the
-inference bank is ``test_property_space`` (default: the same). Any space sharing the training
-centroids -- e.g. new categories built with ``tools/gen_properties.py assign`` -- can be swapped
-in by config (``--cfg-options model.decode_head.test_property_space=all.npz
+Label spaces (:class:`~prolab_seg.properties.LabelSpace`): ``label_space`` is the training
+space, ``test_label_space`` the inference one (default: the same); each is a file (kind read from
+its format), ``dict(type=KIND, path=...)``, a list (concatenated) or a space object. The old keys
+``property_space`` / ``test_property_space`` still work, with a deprecation warning. Any space
+sharing the training centroids -- e.g. new categories built with ``tools/gen_properties.py
+assign`` -- can be swapped in by config (``--cfg-options model.decode_head.test_label_space=all.npz
 model.decode_head.test_classes=[...] test_dataloader.dataset.metainfo.classes=[...]``; a list
 of files is concatenated; ``test_classes`` keeps a subset) or at run time with
 :func:`set_inference_categories`. ``num_classes``/``out_channels`` follow the inference bank.
@@ -55,10 +57,14 @@ A checkpoint whose stored centroids differ from the configured space is refused 
 ``PropertySpaceCheckHook`` compares every bank with the dataloaders' classes before training /
 testing starts.
 
-Text-embedding label space (comparison): a bank with no centroids (``kind == 'embedding'``,
-written by :func:`~prolab_seg.models.prolab.bank.save_label_embedding_bank`) makes the same
-wrapper regress the sentence embedding of the category *name* (identity projection, no
-sigmoid) and match by cosine -- same head, different bank.
+Text-embedding label space (comparison): a ``NameEmbeddingSpace`` (no centroids, written by
+``tools/gen_properties.py names``) makes the same wrapper regress the sentence embedding of the
+category *name* (identity projection, no sigmoid) and match by cosine -- same head, other space.
+
+Losses: every loss in ``loss_decode`` must be a :class:`~.loss.PropertyLoss` (a stock mmseg
+loss would receive K-channel activations against C-class labels); others are refused at build
+time. The wrapped head builds them, stacks the labels and resizes the predictions (its own
+``_stack_batch_gt`` and ``predict_by_feat``).
 
 Device-agnostic: all tensors are buffers, nothing calls ``.cuda()``.
 """
@@ -66,21 +72,22 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 from typing import Any, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
 
-from .bank import CategoryBank, load_bank
-from .loss import CosineSimilarityLoss
+from .loss import LabelTargets, PropertyLoss
 
 
 class CentroidConv2d(nn.Conv2d):
@@ -122,12 +129,12 @@ class CentroidConv2d(nn.Conv2d):
         if key in state_dict:
             theirs = state_dict[key]
             if tuple(theirs.shape) != tuple(self.centroids.shape) or not torch.allclose(
-                    theirs.float().cpu(), self.centroids.float().cpu(), atol=1e-5):
+                    theirs.float().cpu(), self.centroids.float().cpu(), atol=CENTROID_ATOL):
                 raise RuntimeError(
                     f'checkpoint property centroids {key} (shape {tuple(theirs.shape)}) differ '
-                    f'from the property space in the config (shape '
+                    f'from the label space in the config (shape '
                     f'{tuple(self.centroids.shape)}): the checkpoint was trained with another '
-                    'property space. Use the same property_space file (and build new categories '
+                    'label space. Use the same label_space file (and build new categories '
                     'with `tools/gen_properties.py assign` on it).')
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
@@ -137,37 +144,32 @@ class CentroidConv2d(nn.Conv2d):
                 f'normalize_embedding={self.normalize_embedding}')
 
 
-def _check_names(expected: Optional[Sequence[str]], bank: CategoryBank, what: str) -> None:
+def _check_names(expected: Optional[Sequence[str]], space: LabelSpace, what: str) -> None:
     if expected is None:
         return
     expected = [str(n) for n in expected]
-    if expected != bank.class_names:
-        missing = [n for n in expected if n not in bank.class_names]
-        extra = [n for n in bank.class_names if n not in expected]
+    if expected != space.class_names:
+        missing = [n for n in expected if n not in space.class_names]
+        extra = [n for n in space.class_names if n not in expected]
         raise ValueError(
-            f'{what} {bank.source} does not match the configured classes: '
-            f'{len(bank.class_names)} categories in the space vs {len(expected)} in the config'
+            f'{what} {space.source} does not match the configured classes: '
+            f'{len(space.class_names)} categories in the space vs {len(expected)} in the config'
             + (f'; missing from the space: {missing[:10]}' if missing else '')
             + (f'; not in the config: {extra[:10]}' if extra else '')
             + ('' if missing or extra else '; same names, different order') + '.')
 
 
-def _select(bank: CategoryBank, names: Union[str, Sequence[str]],
-            trained: Sequence[str]) -> CategoryBank:
-    """``bank`` restricted to ``names``, or to its categories not in ``trained`` (``'new'``)."""
-    if names == 'new':
-        names = [n for n in bank.class_names if n not in trained]
-        if not names:
-            raise ValueError(f"test_classes='new': the inference bank {bank.source} holds no "
-                             'category outside the training space')
-    elif isinstance(names, str):
-        raise ValueError(f"test_classes must be a list of names or 'new', got {names!r}")
-    missing = [n for n in names if n not in bank.class_names]
-    if missing:
-        raise ValueError(f'test_classes {missing[:10]} are not in the inference bank '
-                         f'{bank.source} ({bank.num_classes} categories); add them with '
-                         '`tools/gen_properties.py assign`')
-    return bank.subset(list(names))
+def _deprecated_key(new: Any, old: Any, new_name: str, old_name: str) -> Any:
+    """``new``, or ``old`` (with a deprecation warning) when only the old key is set."""
+    if old is None:
+        return new
+    if new is not None:
+        raise ValueError(f'PropertyHead: give {new_name} only ({old_name} is its deprecated '
+                         'name)')
+    print_log(f'PropertyHead: `{old_name}` is deprecated, use `{new_name}` (a path, '
+              "dict(type='PropertySpace', path=...) or a list)", logger='current',
+              level=logging.WARNING)
+    return old
 
 
 @MODELS.register_module()
@@ -176,34 +178,37 @@ class PropertyHead(BaseModule):
 
     Args:
         head: config of the wrapped mmseg decode head (its ``num_classes`` is overridden with
-            E; its own ``loss_decode`` is unused).
-        property_space: training bank: path to a property-space ``.npz`` / label-embedding
-            ``.npz``, a ``PropertySpace``, or ``dict(class_names, vectors, centroids)``.
-        test_property_space: inference bank (default: ``property_space``); must share the
+            E and its ``loss_decode`` with this head's).
+        label_space: training label space: a file (``.npz`` of any registered kind), a config
+            ``dict(type='PropertySpace', path=...)``, a list of them (concatenated) or a
+            :class:`~prolab_seg.properties.LabelSpace`.
+        test_label_space: inference space (default: ``label_space``); must share the
             training centroids.
         temperature: T in ``sigmoid(logits / T)`` (ProLab: 0.04).
         normalize_embedding: L2-normalise the E-d pixel embedding before projecting
             (ProLab's released configs: False).
-        activation: ``'sigmoid'``, ``'none'`` or ``'auto'`` (sigmoid for property banks,
-            none for label-embedding banks).
+        activation: ``'sigmoid'``, ``'none'`` or ``'auto'`` (the label space's own).
         class_names: optional: the training dataset classes, checked against
-            ``property_space`` at build time (clear error on mismatch).
+            ``label_space`` at build time (clear error on mismatch).
         test_classes: optional: keep only these categories (in this order) of the inference
-            bank, or ``'new'``: those not in the training space, e.g. the unseen categories
+            space, or ``'new'``: those not in the training space, e.g. the unseen categories
             of a space written by ``gen_properties.py assign`` (which holds seen + new ones).
-        loss_decode: loss config(s); default ``CosineSimilarityLoss``.
+        loss_decode: :class:`~.loss.PropertyLoss` config(s); default ``CosineSimilarityLoss``.
         ignore_index: label ignored by the loss (255).
         check_labels: raise when a label outside ``[0, C)`` (other than ignore_index) appears.
         loss_resolution: ``'label'`` (default, ProLab): resize the K property logits to the
             label map, then sigmoid and cosine per pixel. ``'feature'``: cosine to every
             category at feature resolution, upsampled to the labels (cheaper; always used for
-            label-embedding banks, whose E-d maps are too costly at label resolution).
+            spaces without activation, whose E-d maps are too costly at label resolution).
+        seen_calibration: subtracted from the trained categories' scores at inference.
+        property_space, test_property_space: deprecated names of ``label_space`` /
+            ``test_label_space``.
     """
 
     def __init__(self,
                  head: dict,
-                 property_space: Any,
-                 test_property_space: Any = None,
+                 label_space: Any = None,
+                 test_label_space: Any = None,
                  temperature: float = 0.04,
                  normalize_embedding: bool = False,
                  activation: str = 'auto',
@@ -214,18 +219,25 @@ class PropertyHead(BaseModule):
                  check_labels: bool = True,
                  loss_resolution: str = 'label',
                  seen_calibration: float = 0.0,
+                 property_space: Any = None,
+                 test_property_space: Any = None,
                  init_cfg=None):
         super().__init__(init_cfg)
-        if property_space is None:
-            raise ValueError('PropertyHead needs property_space (path to a property-space .npz '
+        label_space = _deprecated_key(label_space, property_space, 'label_space',
+                                      'property_space')
+        test_label_space = _deprecated_key(test_label_space, test_property_space,
+                                           'test_label_space', 'test_property_space')
+        if label_space is None:
+            raise ValueError('PropertyHead needs label_space (path to a property-space .npz '
                              'built with tools/gen_properties.py build)')
-        train_bank = load_bank(property_space)
-        test_bank = train_bank if test_property_space is None else load_bank(test_property_space)
-        _check_names(class_names, train_bank, 'property_space')
+        train_space = build_label_space(label_space)
+        test_space = train_space if test_label_space is None else \
+            build_label_space(test_label_space)
+        _check_names(class_names, train_space, 'label_space')
         if test_classes is not None:
-            test_bank = _select(test_bank, test_classes, train_bank.class_names)
+            test_space = test_space.select(test_classes, train_space.class_names)
         if activation == 'auto':
-            activation = 'sigmoid' if train_bank.kind == 'property' else 'none'
+            activation = train_space.activation
         if activation not in ('sigmoid', 'none'):
             raise ValueError(f"activation must be 'sigmoid', 'none' or 'auto', got {activation!r}")
         if temperature <= 0:
@@ -244,9 +256,9 @@ class PropertyHead(BaseModule):
         self.normalize_embedding = bool(normalize_embedding)
         self.ignore_index = ignore_index
         self.check_labels = bool(check_labels)
-        self.bank_kind = train_bank.kind
-        self.embed_dim = train_bank.embed_dim
-        self.num_properties = train_bank.num_properties
+        self.train_space = train_space
+        self.embed_dim = train_space.embed_dim
+        self.num_properties = train_space.num_properties
 
         head = copy.deepcopy(dict(head))
         if head.get('sampler') is not None:
@@ -256,72 +268,67 @@ class PropertyHead(BaseModule):
         head['num_classes'] = self.embed_dim
         head.pop('out_channels', None)
         head.setdefault('ignore_index', ignore_index)
+        head['loss_decode'] = loss_decode
         self.head = MODELS.build(head)
         if not hasattr(self.head, 'conv_seg') or not isinstance(self.head.conv_seg, nn.Conv2d):
             raise TypeError(f'PropertyHead: {type(self.head).__name__} has no conv_seg classifier '
                             '(only BaseDecodeHead-style heads are supported)')
-        if self.bank_kind == 'property':
+        for loss_fn in self.losses:
+            if not isinstance(loss_fn, PropertyLoss):
+                raise TypeError(
+                    f'PropertyHead: loss_decode {type(loss_fn).__name__} is not a property loss '
+                    '(it would get K property activations against C-class labels); use '
+                    'CosineSimilarityLoss or a subclass of prolab_seg.models.prolab.PropertyLoss')
+        if train_space.centroids is not None:
             self.head.conv_seg = CentroidConv2d(
-                self.head.conv_seg.in_channels, torch.from_numpy(train_bank.centroids),
+                self.head.conv_seg.in_channels, torch.from_numpy(train_space.centroids),
                 normalize_embedding=self.normalize_embedding)
         self.align_corners = self.head.align_corners
 
-        if isinstance(loss_decode, dict):
-            self.loss_decode = MODELS.build(loss_decode)
-        elif isinstance(loss_decode, (list, tuple)):
-            self.loss_decode = nn.ModuleList(MODELS.build(c) for c in loss_decode)
-        else:
-            raise TypeError('loss_decode must be a dict or a list of dicts, '
-                            f'got {type(loss_decode)}')
-
-        self.register_buffer('train_vectors', torch.from_numpy(train_bank.vectors.copy()),
+        self.register_buffer('train_vectors', torch.from_numpy(train_space.vectors.copy()),
                              persistent=False)
-        self.train_class_names = list(train_bank.class_names)
-        self.train_source = train_bank.source
+        self.train_class_names = list(train_space.class_names)
+        self.train_source = train_space.source
         self.register_buffer('test_vectors', torch.empty(0), persistent=False)
         self.register_buffer('score_offsets', torch.empty(0), persistent=False)
         self._with_activations = False
-        self.set_categories(test_bank)
+        self.set_categories(test_space)
 
-    # ---------------------------------------------------------------- banks
-    def set_categories(self, bank: Any,
-                       classes: Union[str, Sequence[str], None] = None) -> None:
-        """Switch the inference category bank (path / PropertySpace / dict / CategoryBank /
-        list of them), optionally keeping only ``classes``."""
-        bank = load_bank(bank)
+    @property
+    def losses(self) -> List[PropertyLoss]:
+        """The losses of ``loss_decode`` (built and held by the wrapped head)."""
+        loss = self.head.loss_decode
+        return list(loss) if isinstance(loss, nn.ModuleList) else [loss]
+
+    # ---------------------------------------------------------------- label spaces
+    def set_categories(self, space: Any,
+                       classes: Union[str, Sequence[str], None] = None) -> LabelSpace:
+        """Switch the inference label space (anything :func:`build_label_space` takes),
+        optionally keeping only ``classes``; returns the space in use."""
+        space = build_label_space(space)
         if classes is not None:
-            bank = _select(bank, classes, self.train_class_names)
-        if bank.kind != self.bank_kind:
-            raise ValueError(f'inference bank {bank.source} is a {bank.kind} bank but the head was '
-                             f'trained on a {self.bank_kind} bank')
-        if bank.num_properties != self.num_properties or bank.embed_dim != self.embed_dim:
-            raise ValueError(
-                f'inference bank {bank.source} has K={bank.num_properties}, E={bank.embed_dim}; '
-                f'the head was built for K={self.num_properties}, E={self.embed_dim}')
-        if bank.kind == 'property':
-            mine = self.head.conv_seg.centroids.detach().cpu().numpy()
-            if not np.allclose(mine, bank.centroids, atol=1e-5):
-                raise ValueError(
-                    f'inference bank {bank.source} uses different property centroids than the '
-                    f'training space {self.train_source}; build new categories with '
-                    '`tools/gen_properties.py assign` on the training space')
+            space = space.select(classes, self.train_class_names)
+        self.train_space.check_compatible(space, 'inference label space')
         dev = self.train_vectors.device
-        self.test_vectors = torch.from_numpy(bank.vectors.copy()).to(dev)
+        self.test_vectors = torch.from_numpy(space.vectors.copy()).to(dev)
         trained = set(self.train_class_names)
         self.score_offsets = torch.tensor(
-            [-self.seen_calibration if c in trained else 0.0 for c in bank.class_names],
+            [-self.seen_calibration if c in trained else 0.0 for c in space.class_names],
             device=dev).view(1, -1, 1, 1)
-        self.test_class_names = list(bank.class_names)
-        self.test_source = bank.source
-        self.num_classes = bank.num_classes
-        self.out_channels = bank.num_classes
+        self.test_space = space
+        self.test_class_names = list(space.class_names)
+        self.test_source = space.source
+        self.num_classes = space.num_classes
+        self.out_channels = space.num_classes
         # mmseg thresholds sigmoid(scores) when there is one output channel: with a threshold
-        # of 1 no pixel passes, so every pixel gets index 0, the bank's only category.
-        self.threshold = 1.0 if bank.num_classes == 1 else None
+        # of 1 no pixel passes, so every pixel gets index 0, the space's only category.
+        self.threshold = 1.0 if space.num_classes == 1 else None
+        return space
 
     # -------------------------------------------------------------- forward
     def forward(self, inputs) -> Tensor:
-        """Property logits (N x K x h x w) -- or the E-d embedding for a label-embedding bank."""
+        """Property logits (N x K x h x w) -- or the E-d embedding for a space without
+        centroids."""
         return self.head(inputs)
 
     def activate(self, logits: Tensor) -> Tensor:
@@ -332,8 +339,7 @@ class PropertyHead(BaseModule):
     @staticmethod
     def scores_from_activations(act: Tensor, vectors: Tensor, eps: float = 1e-8) -> Tensor:
         """cos(act, v_c) for every category: N x K x h x w, C x K -> N x C x h x w."""
-        v = vectors.to(act.dtype)
-        v = v / v.norm(dim=1, keepdim=True).clamp_min(eps)
+        v = F.normalize(vectors.to(act.dtype), dim=1, eps=eps)
         dots = F.conv2d(act, v[:, :, None, None])
         return dots / act.pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)
 
@@ -345,80 +351,66 @@ class PropertyHead(BaseModule):
     def loss(self, inputs, batch_data_samples, train_cfg) -> dict:
         return self.loss_by_feat(self.forward(inputs), batch_data_samples)
 
-    def _stack_batch_gt(self, batch_data_samples) -> Tensor:
-        return torch.stack([s.gt_sem_seg.data for s in batch_data_samples], dim=0)
+    def _check_label_values(self, label: Tensor) -> None:
+        num_classes = self.train_vectors.shape[0]
+        bad = (label != self.ignore_index) & ((label < 0) | (label >= num_classes))
+        if bool(bad.any()):
+            values = torch.unique(label[bad]).tolist()[:10]
+            raise ValueError(
+                f'label values {values} are outside the {num_classes} classes of the label '
+                f'space {self.train_source} (ignore_index={self.ignore_index}). Check the '
+                "dataset's classes / metainfo / reduce_zero_label against the space.")
 
     def loss_by_feat(self, seg_logits: Tensor, batch_data_samples) -> dict:
-        seg_label = self._stack_batch_gt(batch_data_samples)
+        seg_label = self.head._stack_batch_gt(batch_data_samples)
         label = seg_label.squeeze(1).long()
-        num_classes = self.train_vectors.shape[0]
         if self.check_labels:
-            bad = (label != self.ignore_index) & ((label < 0) | (label >= num_classes))
-            if bool(bad.any()):
-                values = torch.unique(label[bad]).tolist()[:10]
-                raise ValueError(
-                    f'label values {values} are outside the {num_classes} classes of the property '
-                    f'space {self.train_source} (ignore_index={self.ignore_index}). Check the '
-                    "dataset's classes / metainfo / reduce_zero_label against the space.")
+            self._check_label_values(label)
         vectors = self.train_vectors.to(seg_logits.dtype)
         size = seg_label.shape[2:]
-        kwargs = dict(class_vectors=vectors, ignore_index=self.ignore_index)
         if self.loss_resolution == 'feature':
             # cosine to every category at feature resolution, then upsampled (LSeg-style).
-            # Used for label-embedding banks (E-d, e.g. 384): an E-channel map at label
+            # Used for name-embedding spaces (E-d, e.g. 384): an E-channel map at label
             # resolution would cost several times the whole training step.
             act_lr = self.activate(seg_logits)
             cos = resize(self.scores_from_activations(act_lr, vectors), size=size,
                          mode='bilinear', align_corners=self.align_corners)
+            dense = any(fn.needs_dense_activations for fn in self.losses)
             act = resize(act_lr, size=size, mode='bilinear',
-                         align_corners=self.align_corners) if self._needs_dense() else act_lr
-            kwargs['class_cos'] = cos
+                         align_corners=self.align_corners) if dense else act_lr
+            targets = LabelTargets(label, vectors, self.ignore_index, cos=cos)
             scores = cos
         else:
             logits = resize(seg_logits, size=size, mode='bilinear',
                             align_corners=self.align_corners)
             act = self.activate(logits)
             dots = F.conv2d(act, vectors[:, :, None, None])
-            kwargs.update(class_dots=dots, logits=logits / self.temperature)
+            targets = LabelTargets(label, vectors, self.ignore_index, dots=dots,
+                                   logits=logits / self.temperature)
             # argmax_c cos(a, v_c) == argmax_c <a, v_c> / |v_c|
             scores = dots / vectors.norm(dim=1).clamp_min(1e-8).view(1, -1, 1, 1)
-        losses = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [
-            self.loss_decode]
         out = dict()
-        for loss_fn in losses:
-            value = loss_fn(act, label, **kwargs)
+        for loss_fn in self.losses:
+            value = loss_fn(act, targets)
             name = loss_fn.loss_name
             out[name] = out[name] + value if name in out else value
         with torch.no_grad():
             out['acc_seg'] = accuracy(scores.detach(), label, ignore_index=self.ignore_index)
         return out
 
-    def _needs_dense(self) -> bool:
-        losses = self.loss_decode if isinstance(self.loss_decode, nn.ModuleList) else [
-            self.loss_decode]
-        return any(getattr(fn, 'bce_weight', 0) > 0 or not isinstance(fn, CosineSimilarityLoss)
-                   for fn in losses)
-
     # ------------------------------------------------------------ inference
     def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:
         return self.predict_by_feat(self.forward(inputs), batch_img_metas)
 
     def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Property logits -> category scores of the inference bank (minus
-        ``seen_calibration`` for the trained categories), resized to the input. Inside
-        :meth:`with_activations` the K property activations follow the C scores
+        """Property logits -> category scores of the inference space (minus
+        ``seen_calibration`` for the trained categories), resized to the input by the wrapped
+        head. Inside :meth:`with_activations` the K property activations follow the C scores
         (N x (C + K) x H x W)."""
         scores = self.category_scores(seg_logits) + self.score_offsets.to(seg_logits.dtype)
         if self._with_activations:
             scores = torch.cat([scores, self.activate(seg_logits)], dim=1)
-        meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):
-            size = meta['img_shape']
-        elif 'pad_shape' in meta:
-            size = meta['pad_shape'][:2]
-        else:
-            size = meta['img_shape']
-        return resize(scores, size=size, mode='bilinear', align_corners=self.align_corners)
+        return self.head.predict_by_feat(scores, batch_img_metas)
 
     @contextlib.contextmanager
     def with_activations(self):
@@ -436,27 +428,23 @@ class PropertyHead(BaseModule):
         return self.activate(self.forward(inputs))
 
 
-def set_inference_categories(model: nn.Module, bank: Any,
-                             classes: Union[str, Sequence[str], None] = None
-                             ) -> CategoryBank:
-    """Switch a built segmentor (or its DDP wrapper) to another category bank for inference
+def set_inference_categories(model: nn.Module, space: Any,
+                             classes: Union[str, Sequence[str], None] = None) -> LabelSpace:
+    """Switch a built segmentor (or its DDP wrapper) to another inference label space
     (``classes``: see ``PropertyHead.test_classes``)."""
     model = getattr(model, 'module', model)
     head = getattr(model, 'decode_head', None)
     if not isinstance(head, PropertyHead):
         raise TypeError('set_inference_categories needs a model whose decode_head is a '
                         'PropertyHead (category-supervised baselines cannot switch categories)')
-    bank = load_bank(bank)
-    if classes is not None:
-        bank = _select(bank, classes, head.train_class_names)
-    head.set_categories(bank)
+    space = head.set_categories(space, classes)
     model.num_classes = head.num_classes
     model.out_channels = head.out_channels
     meta = getattr(model, 'dataset_meta', None)
     if isinstance(meta, dict):
         meta = dict(meta)
-        meta['classes'] = tuple(bank.class_names)
-        if 'palette' in meta and len(meta['palette']) != len(bank.class_names):
+        meta['classes'] = tuple(space.class_names)
+        if 'palette' in meta and len(meta['palette']) != len(space.class_names):
             meta.pop('palette')
         model.dataset_meta = meta
-    return bank
+    return space

@@ -1,7 +1,8 @@
-"""``CosineSimilarityLoss``: ProLab's property-regression loss, registered in mmseg's ``MODELS``."""
+"""The property-loss interface of ``PropertyHead`` and ProLab's ``CosineSimilarityLoss``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -11,46 +12,73 @@ from torch import Tensor
 from mmseg.registry import MODELS
 
 
-def cosine_map(pred: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
-    """Per-pixel cosine similarity along dim 1 (N,K,H,W x N,K,H,W -> N,H,W).
+@dataclass
+class LabelTargets:
+    """What a ``PropertyHead`` gives its losses beside the activations ``pred`` (N x K x H x W).
 
-    Zero vectors give cosine 0 (not NaN) and finite gradients.
+    Attributes:
+        label: N x H x W category indices (``ignore_index`` where unlabelled).
+        vectors: C x K category target vectors.
+        ignore_index: label excluded from the loss.
+        dots: optional N x C x H x W ``<pred, v_c>`` for every category (label resolution).
+        cos: optional N x C x H x W ``cos(pred, v_c)`` (feature resolution, upsampled).
+        logits: optional N x K x H x W pre-sigmoid logits / T (numerically stable BCE).
     """
-    dot = (pred * target).sum(dim=1)
-    denom = (pred.norm(dim=1) * target.norm(dim=1)).clamp_min(eps)
-    return dot / denom
+
+    label: Tensor
+    vectors: Tensor
+    ignore_index: int = 255
+    dots: Optional[Tensor] = None
+    cos: Optional[Tensor] = None
+    logits: Optional[Tensor] = None
+
+
+class PropertyLoss(nn.Module):
+    """Interface of the losses a ``PropertyHead`` accepts in ``loss_decode``.
+
+    ``forward(pred, targets)``: ``pred`` N x K x H x W activations, ``targets`` a
+    :class:`LabelTargets` -> scalar loss. ``loss_name`` (``loss_*``) is the key in the loss
+    dict; ``needs_dense_activations`` asks for ``pred`` at label resolution when the head
+    computes its cosines at feature resolution.
+    """
+
+    needs_dense_activations: bool = False
+
+    @property
+    def loss_name(self) -> str:
+        raise NotImplementedError
+
+    def forward(self, pred: Tensor, targets: LabelTargets) -> Tensor:
+        raise NotImplementedError
 
 
 @MODELS.register_module()
-class CosineSimilarityLoss(nn.Module):
+class CosineSimilarityLoss(PropertyLoss):
     """``loss_weight * mean_valid(1 - cos(pred, target))`` (+ ``bce_weight * BCE``).
 
     Args:
         loss_weight: multiplier (ProLab: 1.0 main head, 0.4 auxiliary FCN head).
         bce_weight: weight of an extra binary cross-entropy term between the activations
             and the multi-hot targets (ablation; 0 = pure ProLab loss). Computed from the
-            pre-sigmoid logits when the caller passes ``logits=`` (numerically stable).
-        ignore_index: label value excluded from the mean when ``target`` is a label map.
+            pre-sigmoid logits when the targets carry them (numerically stable).
         class_weight: optional per-category weights (C floats, as mmseg's
-            ``CrossEntropyLoss``): a pixel's term is scaled by its category's weight (label-map
+            ``CrossEntropyLoss``): a pixel's term is scaled by its category's weight (label
             targets only), e.g. to balance small objects against large background regions.
         eps: denominator clamp; an all-zero prediction or target vector gives cos = 0.
         loss_name: key in the loss dict (must start with ``loss_`` to be optimised).
 
-    ``forward(pred, target, weight=None, valid_mask=None, logits=None, class_vectors=None,
-    ignore_index=None)``:
+    ``forward(pred, target, weight=None, valid_mask=None)``:
 
     * ``pred``: N x K x H x W activations.
-    * ``target``: N x K x H x W target vectors, or an N x H x W label map together with
-      ``class_vectors`` (C x K), in which case pixels equal to ``ignore_index`` are excluded
-      and the targets are never materialised (``class_dots``: optional precomputed
-      N x C x H x W dot products ``<pred, v_c>``; ``class_cos``: precomputed cosines).
+    * ``target``: a :class:`LabelTargets` (the head's call: pixels equal to its
+      ``ignore_index`` are excluded and the N x K x H x W targets are never materialised), or
+      N x K x H x W target vectors.
     * ``valid_mask``: optional N x H x W bool; ``weight``: optional N x H x W pixel weights.
     The mean is over valid pixels (0 with a zero gradient when there are none).
     """
 
     def __init__(self, loss_weight: float = 1.0, bce_weight: float = 0.0,
-                 ignore_index: int = 255, eps: float = 1e-8, loss_name: str = 'loss_cos',
+                 eps: float = 1e-8, loss_name: str = 'loss_cos',
                  class_weight: Optional[Sequence[float]] = None):
         super().__init__()
         if class_weight is not None and (len(class_weight) == 0
@@ -60,7 +88,6 @@ class CosineSimilarityLoss(nn.Module):
         self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
         self.loss_weight = float(loss_weight)
         self.bce_weight = float(bce_weight)
-        self.ignore_index = ignore_index
         self.eps = float(eps)
         self._loss_name = loss_name
 
@@ -68,55 +95,52 @@ class CosineSimilarityLoss(nn.Module):
     def loss_name(self) -> str:
         return self._loss_name
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                valid_mask: Optional[Tensor] = None, logits: Optional[Tensor] = None,
-                class_vectors: Optional[Tensor] = None, ignore_index: Optional[int] = None,
-                class_dots: Optional[Tensor] = None, class_cos: Optional[Tensor] = None,
-                **kwargs) -> Tensor:
-        ignore_index = self.ignore_index if ignore_index is None else ignore_index
-        if target.dim() == pred.dim() - 1:
-            return self._forward_labels(pred, target.long(), class_vectors, weight, valid_mask,
-                                        logits, ignore_index, class_dots, class_cos)
+    @property
+    def needs_dense_activations(self) -> bool:
+        return self.bce_weight > 0
+
+    def forward(self, pred: Tensor, target: Union[Tensor, LabelTargets],
+                weight: Optional[Tensor] = None, valid_mask: Optional[Tensor] = None) -> Tensor:
+        if isinstance(target, LabelTargets):
+            return self._forward_labels(pred, target, weight, valid_mask)
         if target.shape != pred.shape:
             raise ValueError(f'CosineSimilarityLoss: pred {tuple(pred.shape)} vs target '
-                             f'{tuple(target.shape)}')
+                             f'{tuple(target.shape)} (pass label maps as LabelTargets)')
         target = target.to(pred.dtype)
         if valid_mask is None:
             valid_mask = torch.ones(pred.shape[:1] + pred.shape[2:], dtype=torch.bool,
                                     device=pred.device)
-        cos = cosine_map(pred, target, self.eps)
-        return self._reduce(cos, pred, target, weight, valid_mask, logits)
+        cos = F.cosine_similarity(pred, target, dim=1, eps=self.eps)
+        return self._reduce(cos, pred, target, weight, valid_mask, None)
 
-    def _forward_labels(self, pred, label, class_vectors, weight, valid_mask, logits,
-                        ignore_index, class_dots, class_cos=None):
+    def _forward_labels(self, pred: Tensor, targets: LabelTargets, weight, valid_mask):
         """Label-map targets without materialising N x K x H x W target vectors:
         cos = <a, v_y> / (|a| |v_y|) with <a, v_c> for all c as one K -> C contraction
-        (or ``class_dots`` precomputed by the caller), then gathered at the label."""
-        if class_vectors is None:
-            raise ValueError('CosineSimilarityLoss: a label-map target needs class_vectors')
-        vectors = class_vectors.to(pred.dtype)
+        (or the head's ``dots`` / ``cos``), then gathered at the label."""
+        label, vectors = targets.label.long(), targets.vectors.to(pred.dtype)
         if self.class_weight is not None:
             if len(self.class_weight) != len(vectors):
                 raise ValueError(f'CosineSimilarityLoss: {len(self.class_weight)} class_weight '
                                  f'values for {len(vectors)} categories')
             cw = pred.new_tensor(self.class_weight)[label.clamp(0, len(vectors) - 1)]
             weight = cw if weight is None else weight * cw
-        valid = label != ignore_index
+        valid = label != targets.ignore_index
         if valid_mask is not None:
             valid = valid & valid_mask
         idx = torch.where(valid, label, torch.zeros_like(label))
-        if class_cos is not None:  # caller computed cos(pred, v_c) for every class
-            cos = class_cos.gather(1, idx.unsqueeze(1)).squeeze(1)
+        if targets.cos is not None:  # the head computed cos(pred, v_c) for every class
+            cos = targets.cos.gather(1, idx.unsqueeze(1)).squeeze(1)
         else:
-            if class_dots is None:
-                class_dots = F.conv2d(pred, vectors[:, :, None, None])
-            dot = class_dots.gather(1, idx.unsqueeze(1)).squeeze(1)
+            dots = targets.dots
+            if dots is None:
+                dots = F.conv2d(pred, vectors[:, :, None, None])
+            dot = dots.gather(1, idx.unsqueeze(1)).squeeze(1)
             pred_norm = pred.pow(2).sum(dim=1).clamp_min(self.eps * self.eps).sqrt()
             cos = dot / (pred_norm * vectors.norm(dim=1)[idx]).clamp_min(self.eps)
         target = None
         if self.bce_weight > 0:
             target = vectors[idx].permute(0, 3, 1, 2)
-        return self._reduce(cos, pred, target, weight, valid, logits)
+        return self._reduce(cos, pred, target, weight, valid, targets.logits)
 
     def _reduce(self, cos, pred, target, weight, valid_mask, logits):
         w = valid_mask.to(pred.dtype)

@@ -1,0 +1,338 @@
+"""``LabelSpace``: what a ``PropertyHead`` is trained on and matches pixels against.
+
+A label space holds, for C categories,
+
+* ``class_names`` -- C names, in dataset order;
+* ``vectors``     -- ``[C, K]`` float32 target vectors;
+* ``centroids``   -- ``[K, E]`` L2-normalised directions the head projects its E-d pixel
+  embedding onto, or ``None`` (the head regresses the K-d target directly, K == E);
+* ``meta``        -- provenance (embedding model, sources, num_classes, ...), kept true by
+  :meth:`~LabelSpace.subset` and :meth:`~LabelSpace.concat`.
+
+Kinds are registered classes in ``prolab_seg.registry.LABEL_SPACES``, each with its own file
+``FORMAT`` and activation: :class:`~prolab_seg.properties.space.PropertySpace` (ProLab,
+k-means of description embeddings), :class:`AttributeSpace` (one property per known attribute
+value: an oracle), :class:`NameEmbeddingSpace` (the sentence embedding of each category name).
+A new kind is a new subclass. :func:`build_label_space` turns a path, a config dict
+(``dict(type='PropertySpace', path='space.npz')``), a list (concatenated) or a space into one.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import os.path as osp
+from pathlib import Path
+from typing import Any, ClassVar, Optional, Sequence, Union
+
+import numpy as np
+
+from prolab_seg.registry import LABEL_SPACES
+
+from .files import atomic_write_bytes
+
+#: Two spaces share their centroids (concat, inference bank swap, checkpoint check) when every
+#: entry agrees within this absolute tolerance.
+CENTROID_ATOL = 1e-5
+#: Meta keys that describe one file's content and do not survive subset / concat.
+_CONTENT_KEYS = ('content_sha256', 'timing')
+
+
+class LabelSpace:
+    """C categories as ``[C, K]`` target vectors, with optional ``[K, E]`` centroids.
+
+    Args:
+        class_names: C distinct category names.
+        vectors: ``[C, K]`` target vectors.
+        centroids: ``[K, E]`` L2-normalised projection, or ``None`` (identity, K == E).
+        meta: provenance.
+        source: where it was loaded from (error messages).
+    """
+
+    #: File format tag written into (and recognised in) saved ``.npz`` files.
+    FORMAT: ClassVar[str] = ''
+    #: Activation of the head's K outputs before matching: ``'sigmoid'`` or ``'none'``.
+    activation: ClassVar[str] = 'sigmoid'
+
+    def __init__(self, class_names: Sequence[str], vectors: np.ndarray,
+                 centroids: Optional[np.ndarray] = None, meta: Optional[dict] = None,
+                 source: str = '<memory>'):
+        self.class_names = [str(n) for n in class_names]
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.centroids = None if centroids is None else np.asarray(centroids, dtype=np.float32)
+        self.meta = dict(meta or {})
+        self.source = str(source)
+        C = len(self.class_names)
+        dups = sorted({n for n in self.class_names if self.class_names.count(n) > 1})
+        if dups:
+            raise ValueError(f'label space {self.source}: duplicate class names {dups[:10]}')
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != C:
+            raise ValueError(f'label space {self.source}: vectors must be [C, K] with C = {C} '
+                             f'class names, got shape {self.vectors.shape}')
+        if self.centroids is not None:
+            if self.centroids.ndim != 2 or self.centroids.shape[0] != self.vectors.shape[1]:
+                raise ValueError(f'label space {self.source}: centroids must be [K, E] with K = '
+                                 f'{self.vectors.shape[1]} (vector length), got '
+                                 f'{self.centroids.shape}')
+            norms = np.linalg.norm(self.centroids, axis=1)
+            if not np.allclose(norms, 1.0, atol=1e-3):
+                raise ValueError(f'label space {self.source}: centroids must be L2-normalised '
+                                 f'(norms in [{norms.min():.4f}, {norms.max():.4f}])')
+        if not np.isfinite(self.vectors).all() or (
+                self.centroids is not None and not np.isfinite(self.centroids).all()):
+            raise ValueError(f'label space {self.source}: non-finite values')
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def num_properties(self) -> int:
+        """K: length of the target vectors."""
+        return int(self.vectors.shape[1])
+
+    @property
+    def embed_dim(self) -> int:
+        """E: channels the decode head's classifier outputs before the projection."""
+        return int(self.num_properties if self.centroids is None else self.centroids.shape[1])
+
+    def index(self, name: str) -> int:
+        """Row of category ``name``."""
+        try:
+            return self.class_names.index(name)
+        except ValueError:
+            raise KeyError(f'category {name!r} is not in label space {self.source} '
+                           f'({self.num_classes} classes)') from None
+
+    def property_names(self) -> list[str]:
+        """A readable name per property (K)."""
+        return [f'property {k}' for k in range(self.num_properties)]
+
+    def similarity(self) -> np.ndarray:
+        """``[C, C]`` cosine similarity between the categories' vectors."""
+        from .embedding import l2_normalize
+        v = l2_normalize(self.vectors)
+        return v @ v.T
+
+    # ------------------------------------------------------------------ subsets and unions
+    def subset(self, names: Sequence[str]) -> 'LabelSpace':
+        """The space restricted to ``names``, in that order (same properties / centroids)."""
+        missing = [n for n in names if n not in self.class_names]
+        if missing:
+            raise KeyError(f'categories not in label space {self.source}: {missing[:10]}')
+        rows = np.array([self.class_names.index(n) for n in names], np.int64)
+        return self._take(rows, self._meta_for(len(rows)))
+
+    def select(self, names: Union[str, Sequence[str]], trained: Sequence[str]) -> 'LabelSpace':
+        """:meth:`subset` of ``names``, or with ``'new'`` of the categories not in ``trained``."""
+        if names == 'new':
+            names = [n for n in self.class_names if n not in trained]
+            if not names:
+                raise ValueError(f"test_classes='new': label space {self.source} holds no "
+                                 'category outside the training space')
+        elif isinstance(names, str):
+            raise ValueError(f"test_classes must be a list of names or 'new', got {names!r}")
+        missing = [n for n in names if n not in self.class_names]
+        if missing:
+            raise ValueError(f'test_classes {missing[:10]} are not in label space {self.source} '
+                             f'({self.num_classes} categories); add them with '
+                             '`tools/gen_properties.py assign`')
+        return self.subset(list(names))
+
+    def check_compatible(self, other: 'LabelSpace', what: str = 'label space') -> None:
+        """Raise ``ValueError`` unless ``other`` can stand in for ``self`` in a trained head:
+        same kind, same K and E, centroids equal within :data:`CENTROID_ATOL`."""
+        if type(other) is not type(self):
+            raise ValueError(f'{what} {other.source} is a {type(other).__name__} but '
+                             f'{self.source} is a {type(self).__name__}')
+        if (other.num_properties, other.embed_dim) != (self.num_properties, self.embed_dim):
+            raise ValueError(f'{what} {other.source} has K={other.num_properties}, '
+                             f'E={other.embed_dim}; {self.source} has K={self.num_properties}, '
+                             f'E={self.embed_dim}')
+        if self.centroids is not None and not np.allclose(other.centroids, self.centroids,
+                                                          atol=CENTROID_ATOL):
+            raise ValueError(f'{what} {other.source} uses different property centroids than '
+                             f'{self.source}; build new categories with '
+                             '`tools/gen_properties.py assign` on that space')
+
+    def extend(self, other: 'LabelSpace') -> 'LabelSpace':
+        """The categories of ``self`` followed by those of ``other`` (see :meth:`concat`)."""
+        return type(self).concat([self, other])
+
+    @classmethod
+    def concat(cls, spaces: Sequence['LabelSpace']) -> 'LabelSpace':
+        """Union of spaces sharing their properties (e.g. seen + ``assign``-ed unseen ones).
+        ``meta`` stays true: ``num_classes`` is the new count, ``sources`` the union,
+        ``assigned`` lists the categories that came after the first space."""
+        if not spaces:
+            raise ValueError('concat: no label spaces given')
+        first = spaces[0]
+        for s in spaces[1:]:
+            first.check_compatible(s, 'cannot concatenate: label space')
+        names = [n for s in spaces for n in s.class_names]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f'cannot concatenate: categories already present: {dups[:10]}')
+        meta = first._meta_for(len(names))
+        sources = [src for s in spaces for src in s.meta.get('sources', [])]
+        if sources:
+            meta['sources'] = [json.loads(k) for k in dict.fromkeys(
+                json.dumps(src, sort_keys=True) for src in sources)]
+        later = [n for s in spaces[1:] for n in s.class_names]
+        if later:
+            meta['assigned'] = list(first.meta.get('assigned', [])) + later
+        return first._concat(spaces, meta, '+'.join(s.source for s in spaces))
+
+    def _meta_for(self, num_classes: int) -> dict:
+        meta = {k: v for k, v in self.meta.items() if k not in _CONTENT_KEYS}
+        meta['num_classes'] = num_classes
+        return meta
+
+    def _take(self, rows: np.ndarray, meta: dict) -> 'LabelSpace':
+        """A space of rows ``rows`` (subclasses carry their per-category data along)."""
+        return type(self)([self.class_names[i] for i in rows], self.vectors[rows],
+                          self.centroids, meta, source=f'{self.source}[subset]')
+
+    def _concat(self, spaces: Sequence['LabelSpace'], meta: dict, source: str) -> 'LabelSpace':
+        return type(self)([n for s in spaces for n in s.class_names],
+                          np.concatenate([s.vectors for s in spaces]), self.centroids, meta,
+                          source=source)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: Union[str, os.PathLike]) -> Path:
+        """Write ``path`` (``.npz``, no pickle): format, class names, vectors, centroids, meta."""
+        path = Path(path)
+        if path.suffix != '.npz':
+            raise ValueError(f'{path}: a label space is saved as a .npz file')
+        arrays = dict(format=np.array(self.FORMAT), class_names=np.array(self.class_names),
+                      vectors=self.vectors, meta=np.array(json.dumps(self.meta)))
+        if self.centroids is not None:
+            arrays['centroids'] = self.centroids
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(path, buf.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> 'LabelSpace':
+        """Read a file written by :meth:`save`."""
+        arrays = read_arrays(path)
+        meta = json.loads(str(arrays['meta'][()])) if 'meta' in arrays else {}
+        try:
+            return cls(arrays['class_names'].tolist(), arrays['vectors'],
+                       arrays.get('centroids'), meta, source=str(path))
+        except KeyError as e:
+            raise ValueError(f'{path}: missing array {e}') from None
+
+
+@LABEL_SPACES.register_module()
+class NameEmbeddingSpace(LabelSpace):
+    """The text-embedding label space: each category is the L2-normalised sentence embedding of
+    its name; the head regresses it (no centroids, no sigmoid) and matches by cosine."""
+
+    FORMAT = 'prolab-seg/label-embedding@1'
+    activation = 'none'
+
+    def __init__(self, class_names, vectors, centroids=None, meta=None, source='<memory>'):
+        if centroids is not None:
+            raise ValueError(f'{type(self).__name__} {source}: has no centroids')
+        super().__init__(class_names, vectors, None, meta, source)
+
+    @classmethod
+    def from_names(cls, class_names: Sequence[str], model: Any = None,
+                   template: str = '{}') -> 'NameEmbeddingSpace':
+        """Embed ``template.format(name)`` for each name with a text encoder (see
+        :func:`~prolab_seg.properties.embedding.embed_texts`; rows L2-normalised)."""
+        from .embedding import embed_texts, model_name
+        emb = embed_texts([template.format(n) for n in class_names], model=model)
+        return cls(class_names, emb, meta=dict(embedding_model=model_name(model),
+                                               template=template,
+                                               num_classes=len(class_names)))
+
+
+@LABEL_SPACES.register_module()
+class AttributeSpace(LabelSpace):
+    """Oracle label space: one property per attribute value (``'type=value'``), each category
+    the multi-hot of its own values; identity centroids (the head predicts the values)."""
+
+    FORMAT = 'prolab-seg/attribute-space@1'
+
+    def property_names(self) -> list[str]:
+        return list(self.meta['property_names'])
+
+    @classmethod
+    def from_attributes(cls, attributes: dict[str, dict[str, str]],
+                        meta: Optional[dict] = None) -> 'AttributeSpace':
+        """``{category: {attribute type: value}}`` (class order) -> the space of every value."""
+        values = sorted({(t, v) for a in attributes.values() for t, v in a.items()})
+        vectors = np.array([[float(a.get(t) == v) for t, v in values]
+                            for a in attributes.values()], np.float32)
+        names = [f'{t}={v}' for t, v in values]
+        return cls(list(attributes), vectors, np.eye(len(names), dtype=np.float32),
+                   dict(meta or {}, property_names=names, num_classes=len(attributes)))
+
+
+def read_arrays(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` (no pickle); ``ValueError`` naming the file if unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        raise ValueError(f'{path}: cannot read label space ({e})') from None
+
+
+def file_format(arrays: dict[str, np.ndarray]) -> str:
+    """The format tag of a saved space: its ``format`` array, else ``meta['format']``."""
+    if 'format' in arrays:
+        return str(arrays['format'][()])
+    if 'meta' in arrays:
+        return str(json.loads(str(arrays['meta'][()])).get('format', ''))
+    return ''
+
+
+def load_label_space(path: Union[str, os.PathLike]) -> LabelSpace:
+    """Load a saved space of any registered kind, recognised by its format tag (a folder holding
+    ``property_space.npz`` is that file)."""
+    path = str(path)
+    if osp.isdir(path) and osp.isfile(osp.join(path, 'property_space.npz')):
+        path = osp.join(path, 'property_space.npz')
+    if not osp.isfile(path):
+        hint = (' Build it first with tools/gen_properties.py build (property-world: see '
+                'configs/property_world/README.md).') if path.endswith('.npz') else ''
+        raise FileNotFoundError(f'label space file not found: {path}.{hint}')
+    fmt = file_format(read_arrays(path))
+    for kind in LABEL_SPACES.module_dict.values():
+        if kind.FORMAT and kind.FORMAT == fmt:
+            return kind.load(path)
+    known = sorted(k.FORMAT for k in LABEL_SPACES.module_dict.values())
+    raise ValueError(f'{path}: unknown label-space format {fmt!r}; known: {known}')
+
+
+def build_label_space(spec: Any) -> LabelSpace:
+    """A :class:`LabelSpace` from a space, a path, a list (concatenated), a config
+    ``dict(type=KIND, path=...)`` / ``dict(type=KIND, class_names=..., vectors=...)``, or a
+    plain ``dict(class_names, vectors[, centroids])`` (a ``PropertySpace`` with centroids, else
+    a ``NameEmbeddingSpace``)."""
+    if isinstance(spec, LabelSpace):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        spaces = [build_label_space(s) for s in spec]
+        return type(spaces[0]).concat(spaces) if spaces else LabelSpace.concat(spaces)
+    if isinstance(spec, (str, bytes, os.PathLike)):
+        return load_label_space(os.fsdecode(spec))
+    if isinstance(spec, dict):
+        cfg = dict(spec)
+        kind = cfg.pop('type', None) or ('PropertySpace' if cfg.get('centroids') is not None
+                                         else 'NameEmbeddingSpace')
+        cls = LABEL_SPACES.get(kind) if isinstance(kind, str) else kind
+        if cls is None:
+            raise KeyError(f'{kind!r} is not a registered label space: '
+                           f'{sorted(LABEL_SPACES.module_dict)}')
+        if 'path' in cfg:
+            space = cls.load(cfg.pop('path'))
+            if cfg:
+                raise ValueError(f'label space config: unexpected keys {sorted(cfg)} with path')
+            return space
+        return cls(**cfg)
+    raise TypeError(f'cannot make a label space from {type(spec).__name__}')
