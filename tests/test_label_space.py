@@ -1,0 +1,190 @@
+"""LabelSpace: one type for every label-space kind, built from the registry, with true metadata;
+PropertyHead's label_space keys (old ones deprecated) and its property-loss interface."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+
+import prolab_seg  # noqa: F401
+from mmseg.registry import MODELS
+from prolab_seg.properties import (AttributeSpace, LabelSpace, NameEmbeddingSpace, PropertySpace,
+                                   build_label_space, load_label_space)
+from prolab_seg.properties.label_space import CENTROID_ATOL
+
+init_default_scope('mmseg')
+REPO = Path(__file__).resolve().parents[1]
+K, E = 4, 6
+
+
+def property_space(names, seed=0, centroids=None, meta=None):
+    rng = np.random.default_rng(seed)
+    if centroids is None:
+        centroids = rng.normal(size=(K, E))
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    vectors = np.eye(len(names), K, k=0, dtype=np.float32)
+    vectors[:, -1] = 1
+    return PropertySpace(names, vectors, centroids, meta)
+
+
+def test_concat_keeps_meta_true():
+    src_a = dict(path='a.json', sha256='1' * 64)
+    src_b = dict(path='b.json', sha256='2' * 64)
+    seen = property_space(['a', 'b', 'c'], meta=dict(num_classes=3, sources=[src_a], seed=0,
+                                                     timing=dict(embed_s=1.0)))
+    new = property_space(['x'], centroids=seen.centroids, meta=dict(num_classes=1,
+                                                                   sources=[src_b, src_a]))
+    both = seen.extend(new)
+    assert both.class_names == ['a', 'b', 'c', 'x']
+    assert both.meta['num_classes'] == 4 and both.meta['seed'] == 0
+    assert both.meta['sources'] == [src_a, src_b]  # union, in order, no duplicates
+    assert both.meta['assigned'] == ['x'] and 'timing' not in both.meta
+    sub = both.subset(['x', 'a'])
+    assert sub.meta['num_classes'] == 2 and sub.class_names == ['x', 'a']
+    np.testing.assert_array_equal(sub.vectors, both.vectors[[3, 0]])
+
+
+def test_one_centroid_tolerance_for_concat_swap_and_checkpoints():
+    seen = property_space(['a', 'b'])
+    near = property_space(['x'], centroids=seen.centroids + CENTROID_ATOL / 2)
+    far = property_space(['y'], centroids=seen.centroids + CENTROID_ATOL * 10)
+    seen.extend(near)
+    with pytest.raises(ValueError, match='different property centroids'):
+        seen.extend(far)
+    head = MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=seen))
+    head.set_categories(near)
+    with pytest.raises(ValueError, match='different property centroids'):
+        head.set_categories(far)
+    state = head.state_dict()
+    key = 'head.conv_seg.centroids'
+    state[key] = state[key] + CENTROID_ATOL / 2
+    head.load_state_dict(state)
+    state[key] = state[key] + CENTROID_ATOL * 10
+    with pytest.raises(RuntimeError, match='another label space'):
+        head.load_state_dict(state)
+
+
+def test_kinds_are_read_from_the_file_and_built_from_configs(tmp_path):
+    prop = property_space(['a', 'b'])
+    prop_path = str(prop.save(tmp_path / 'p.npz'))
+    names = NameEmbeddingSpace(['a', 'b'], np.eye(2, 5))
+    names_path = str(names.save(tmp_path / 'n.npz'))
+    attrs = AttributeSpace.from_attributes(dict(a=dict(color='red', shape='round'),
+                                                b=dict(color='blue', shape='round')))
+    attrs_path = str(attrs.save(tmp_path / 'attr.npz'))
+    assert attrs.property_names() == ['color=blue', 'color=red', 'shape=round']
+    np.testing.assert_array_equal(attrs.vectors, [[0, 1, 1], [1, 0, 1]])
+    for path, kind in ((prop_path, PropertySpace), (names_path, NameEmbeddingSpace),
+                       (attrs_path, AttributeSpace), (str(tmp_path), PropertySpace)):
+        if path == str(tmp_path):  # a folder holding property_space.npz
+            prop.save(tmp_path / 'property_space.npz')
+        space = load_label_space(path)
+        assert type(space) is kind and space.class_names == ['a', 'b'], path
+        assert type(build_label_space(dict(type=kind.__name__, path=path))) is kind
+    np.testing.assert_array_equal(load_label_space(names_path).vectors, names.vectors)
+    assert load_label_space(attrs_path).property_names() == attrs.property_names()
+    both = build_label_space([prop_path, property_space(['c'], centroids=prop.centroids)])
+    assert type(both) is PropertySpace and both.class_names == ['a', 'b', 'c']
+    inline = build_label_space(dict(type='AttributeSpace', class_names=['a'], vectors=[[1.0]],
+                                    centroids=[[1.0]], meta=dict(property_names=['p'])))
+    assert type(inline) is AttributeSpace
+    with pytest.raises(KeyError, match='not a registered label space'):
+        build_label_space(dict(type='NoSuchSpace', path=prop_path))
+    np.savez(tmp_path / 'odd.npz', format=np.array('someone-else@9'), vectors=np.eye(2))
+    with pytest.raises(ValueError, match="odd.npz: unknown label-space format 'someone-else@9'"):
+        load_label_space(tmp_path / 'odd.npz')
+    with pytest.raises(ValueError, match='is a NameEmbeddingSpace but'):
+        prop.extend(NameEmbeddingSpace(['z'], np.ones((1, K))))
+    with pytest.raises(ValueError, match='saved as a .npz'):
+        names.save(tmp_path / 'names')
+
+
+def test_a_new_kind_is_a_new_class(tmp_path):
+    from prolab_seg.registry import LABEL_SPACES
+
+    class OneHotSpace(LabelSpace):
+        FORMAT = 'test/one-hot@1'
+
+    LABEL_SPACES.register_module(module=OneHotSpace, force=True)
+    try:
+        path = OneHotSpace(['a', 'b', 'c'], np.eye(3)).save(tmp_path / 'onehot.npz')
+        head = MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=str(path)))
+        assert type(head.train_space) is OneHotSpace and head.num_properties == 3
+        assert head.activation == 'sigmoid'
+    finally:
+        LABEL_SPACES.module_dict.pop('OneHotSpace')
+
+
+def fcn():
+    return dict(type='FCNHead', in_channels=8, channels=8, num_convs=1, concat_input=False,
+                dropout_ratio=0.0, norm_cfg=None)
+
+
+def test_deprecated_keys_still_work_and_say_so(tmp_path, capsys):
+    space = property_space(['a', 'b'])
+    logger = MMLogger.get_current_instance()
+    with pytest.MonkeyPatch.context() as mp:
+        said = []
+        mp.setattr(logger, 'log', lambda level, msg, *a, **k: said.append(msg))
+        head = MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
+                                 test_property_space=space.subset(['b'])))
+    assert head.train_class_names == ['a', 'b'] and head.test_class_names == ['b']
+    assert any('`property_space` is deprecated, use `label_space`' in m for m in said), said
+    assert any('`test_property_space` is deprecated' in m for m in said), said
+    with pytest.raises(ValueError, match='give label_space only'):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
+                          label_space=space))
+
+
+def test_stock_losses_are_refused_at_build_time():
+    space = property_space(['a', 'b'])
+    with pytest.raises(TypeError, match='loss_decode CrossEntropyLoss is not a property loss'):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space,
+                          loss_decode=[dict(type='CosineSimilarityLoss'),
+                                       dict(type='CrossEntropyLoss')]))
+    head = MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space,
+                             loss_decode=[dict(type='CosineSimilarityLoss', loss_name='loss_a'),
+                                          dict(type='CosineSimilarityLoss', loss_weight=0.5,
+                                               loss_name='loss_b')]))
+    assert head.head.loss_decode is not None and len(head.losses) == 2  # the wrapped head's
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=torch.randint(0, 2, (1, 8, 8)))
+    losses = head.loss([torch.randn(1, 8, 4, 4)], [sample], None)
+    torch.testing.assert_close(losses['loss_b'], 0.5 * losses['loss_a'])
+
+
+def test_gen_properties_names_and_assign_record_true_meta(tmp_path):
+    desc, new = tmp_path / 'd.json', tmp_path / 'new.json'
+    header = dict(format='prolab-seg/descriptions@1', dataset='toy', model='hand',
+                  prompt_version='v')
+    def sentences(name):  # 10 per category, as the descriptions format requires
+        return [f'It is {name} coloured, variant {i}.' for i in range(10)]
+
+    cats = {n: sentences(n) for n in ('red', 'blue', 'green', 'pink')}
+    desc.write_text(json.dumps(dict(header, categories=cats)))
+    new.write_text(json.dumps(dict(header, categories={'teal': sentences('teal')})))
+    run = [sys.executable, str(REPO / 'tools' / 'gen_properties.py')]
+    common = ['--model', 'hashing-32']
+    subprocess.run(run + ['build', '--descriptions', str(desc), '-k', '3', '--out',
+                          str(tmp_path / 'seen')] + common, check=True, capture_output=True)
+    subprocess.run(run + ['assign', '--space', str(tmp_path / 'seen'), '--descriptions',
+                          str(desc), str(new), '--out', str(tmp_path / 'all')] + common,
+                   check=True, capture_output=True)
+    full = PropertySpace.load(tmp_path / 'all')
+    assert full.class_names == ['red', 'blue', 'green', 'pink', 'teal']
+    assert full.meta['num_classes'] == 5 and full.meta['assigned'] == ['teal']
+    assert [s['path'] for s in full.meta['sources']] == [str(desc), str(new)]
+    out = subprocess.run(run + ['names', '--descriptions', str(desc), '--exclude', 'pink',
+                                '--out', str(tmp_path / 'names.npz')] + common,
+                         check=True, capture_output=True, text=True).stdout
+    assert '3 categories x 32-d' in out
+    names = load_label_space(tmp_path / 'names.npz')
+    assert type(names) is NameEmbeddingSpace and names.class_names == ['red', 'blue', 'green']
+    np.testing.assert_allclose(np.linalg.norm(names.vectors, axis=1), 1, rtol=1e-6)
