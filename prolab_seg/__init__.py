@@ -11,5 +11,6 @@ compat.apply()
 from . import datasets  # noqa: E402,F401  (registers datasets)
 from . import models  # noqa: E402,F401  (registers models, losses)
 from . import evaluation  # noqa: E402,F401  (registers metrics)
+from . import visualization  # noqa: E402,F401  (registers the visualizer)
 
 __version__ = '0.1.0'

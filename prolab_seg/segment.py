@@ -1,12 +1,16 @@
 """Segment images with a trained model, optionally with another category set, and show why.
 
-The library behind ``tools/segment.py``. For a ProLab model (``PropertyHead``), the inference
-category bank can be swapped for any property-space file sharing the training centroids (e.g.
-one written by ``tools/gen_properties.py assign`` for categories never trained), and the
-per-pixel property activations are drawn: the interpretability ProLab promises.
+The library behind ``tools/segment.py``: :func:`load_segmentor` (a ProLab model's inference
+category bank can be swapped for any property-space file sharing the training centroids, e.g.
+one written by ``tools/gen_properties.py assign`` for categories never trained), :func:`predict`
+(one forward pass per image through mmseg's whole / slide inference; a ProLab model's per-pixel
+property activations come with the prediction: the interpretability ProLab promises),
+:func:`summarize` and :func:`write_results`; :func:`segment_images` runs them over images.
+Pictures are drawn by :class:`~prolab_seg.visualization.PropertySegLocalVisualizer`.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import os.path as osp
@@ -14,7 +18,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from prolab_seg.models.prolab import PropertyHead
+from prolab_seg.visualization import PropertySegLocalVisualizer
 
 
 def palette_for(n: int, meta_palette=None) -> np.ndarray:
@@ -25,58 +33,33 @@ def palette_for(n: int, meta_palette=None) -> np.ndarray:
     return rng.integers(32, 256, (n, 3), dtype=np.uint8)
 
 
-def property_names(space_path, k: int) -> list:
-    """A readable name per property: its most representative description (if available)."""
-    from prolab_seg.properties import PropertySpace
-    names = [f'property {i}' for i in range(k)]
-    if isinstance(space_path, (list, tuple)):
-        space_path = space_path[0]
-    if not isinstance(space_path, (str, os.PathLike)):
-        return names  # an in-memory bank: no descriptions to name the properties by
-    try:
-        s = PropertySpace.load(space_path)
-    except ValueError:  # a label-embedding bank, not a property space: no descriptions
-        return names
-    given = s.meta.get('property_names')  # e.g. an attribute space: 'color=orange'
-    if given:
-        return [f'p{i}: {n}' for i, n in enumerate(given[:k])] + names[len(given):]
-    for i in range(min(k, s.num_properties)):
-        idx = np.flatnonzero(s.text_cluster == i)
-        if len(idx):
-            best = idx[np.argmax(s.text_score[idx])]
-            names[i] = f'p{i}: {s.texts[best]}'
-    return names
-
-
 def load_segmentor(config: str, checkpoint: str, categories: str | None = None,
                    classes: Sequence[str] | None = None, device: str = 'cpu',
-                   cfg_options: dict | None = None) -> tuple[torch.nn.Module, bool]:
-    """Build + load a segmentor; returns ``(model, is_prolab)``.
+                   cfg_options: dict | None = None) -> torch.nn.Module:
+    """Build + load a segmentor (its ``dataset_meta`` names the inference categories).
 
-    ``categories`` (a property-space file) / ``classes`` (a subset of it) swap a ProLab model's
-    inference bank; category-supervised models have a fixed category set and refuse them.
+    ``categories`` (a label-space file) / ``classes`` (a subset of it, or of the model's
+    inference space) swap a ProLab model's inference space; category-supervised models have a
+    fixed category set and refuse them.
     """
     from mmseg.apis import init_model
 
     from prolab_seg import apis
-    from prolab_seg.models.prolab import PropertyHead, set_inference_categories
+    from prolab_seg.models.prolab import set_inference_categories
     apis.check_checkpoint(checkpoint)
     model = init_model(config, checkpoint, device=device, cfg_options=cfg_options)
-    is_prolab = isinstance(model.decode_head, PropertyHead)
-    if categories or classes:
-        if not is_prolab:
+    head = model.decode_head
+    if not isinstance(head, PropertyHead):
+        if categories or classes:
             raise ValueError('categories/classes need a ProLab (PropertyHead) model; '
                              'category-supervised models have a fixed category set')
-        bank = categories or model.cfg.model.decode_head.get(
-            'test_property_space') or model.cfg.model.decode_head.property_space
-        set_inference_categories(model, bank, classes)
-    elif is_prolab:
-        h = model.decode_head
-        meta = dict(getattr(model, 'dataset_meta', None) or {})
-        if list(meta.get('classes', [])) != h.test_class_names:
-            meta = dict(classes=tuple(h.test_class_names))
-        model.dataset_meta = meta
-    return model, is_prolab
+        return model
+    if categories or classes:
+        set_inference_categories(model, categories or head.test_space, classes)
+    meta = dict(getattr(model, 'dataset_meta', None) or {})
+    if list(meta.get('classes', [])) != head.test_class_names:
+        model.dataset_meta = dict(classes=tuple(head.test_class_names))
+    return model
 
 
 def check_image(path: str) -> None:
@@ -92,99 +75,112 @@ def check_image(path: str) -> None:
                          'files') from None
 
 
-def segment_images(model: torch.nn.Module, is_prolab: bool, images: Sequence[str], out_dir: str,
-                   top_k: int = 6) -> list[dict]:
-    """Segment ``images`` and write, per image, into ``out_dir``:
+@contextlib.contextmanager
+def _with_activations(model: torch.nn.Module):
+    """``decode_head.with_activations()`` on a segmentor sized for its C + K output channels
+    (slide inference allocates ``model.out_channels``)."""
+    out_channels = model.out_channels
+    model.out_channels = out_channels + model.decode_head.num_properties
+    try:
+        with model.decode_head.with_activations():
+            yield
+    finally:
+        model.out_channels = out_channels
 
-    ``<stem>_mask.png`` (colour mask), ``<stem>_labels.png`` (uint8 category index),
-    ``<stem>.json`` (categories present with pixel share and, for ProLab, the properties that
-    fired most on their pixels) and, for ProLab, ``<stem>_properties.png`` (input, prediction,
-    strongest property per pixel, activation maps of the ``top_k`` most active properties).
-    Returns the per-image summaries. Every image is checked before anything is written.
+
+def predict(model: torch.nn.Module, image: str) -> SegDataSample:
+    """Segment ``image`` with one forward pass, as ``mmseg.apis.inference_model`` does.
+
+    The data goes through ``model.cfg.test_pipeline`` (without ``LoadAnnotations``) and the
+    data preprocessor, then mmseg's ``inference`` (whole or slide, per ``model.test_cfg``) and
+    ``postprocess_result`` (padding removed, flip undone, resized to the image), so
+    ``pred_sem_seg`` (``[1, H, W]``) and ``seg_logits`` (``[C, H, W]``) are those of
+    ``model.test_step``. For a ``PropertyHead`` model the sample also holds
+    ``property_activations`` (``[K, H, W]``, from the same pass; metainfo ``property_names``:
+    the training space's name of each property).
     """
-    from mmseg.apis.inference import _preprare_data
-    from PIL import Image
+    from mmcv.transforms import Compose
+    from mmengine.dataset import pseudo_collate
 
-    classes = list(model.dataset_meta['classes'])
-    palette = palette_for(len(classes), model.dataset_meta.get('palette'))
-    prop_names = None
-    if is_prolab:
-        space = model.cfg.model.decode_head.property_space
-        prop_names = property_names(space, model.decode_head.num_properties)
+    pipeline = Compose([t for t in model.cfg.test_pipeline if t['type'] != 'LoadAnnotations'])
+    data = pseudo_collate([pipeline(dict(img_path=image))])
+    with torch.no_grad():
+        if not isinstance(model.decode_head, PropertyHead):
+            return model.test_step(data)[0]
+        batch = model.data_preprocessor(data, False)
+        samples = batch['data_samples']
+        with _with_activations(model):
+            logits = model.inference(batch['inputs'], [s.metainfo for s in samples])
+        c = model.decode_head.num_classes
+        full = model.postprocess_result(logits, [SegDataSample(metainfo=s.metainfo)
+                                                 for s in samples])[0]
+        sample = model.postprocess_result(logits[:, :c], samples)[0]
+    sample.property_activations = PixelData(
+        data=full.seg_logits.data[c:],
+        metainfo=dict(property_names=model.decode_head.train_space.property_names()))
+    return sample
+
+
+def top_properties(act: torch.Tensor, mask, top: int = 5) -> list[tuple[int, float]]:
+    """``(property, mean activation)`` of the ``top`` properties most active (``act``:
+    ``[K, H, W]``) on the pixels of the ``[H, W]`` boolean ``mask``."""
+    mean = act[:, torch.as_tensor(mask, device=act.device)].mean(1).cpu().numpy()
+    return [(int(k), float(mean[k])) for k in np.argsort(-mean)[:top]]
+
+
+def summarize(sample: SegDataSample, classes: Sequence[str], top: int = 5) -> dict:
+    """The categories of ``sample``'s prediction, largest first: ``{class: dict(pixel_share)}``
+    plus, when it holds property activations, their ``top_properties`` (named)."""
+    pred = sample.pred_sem_seg.data[0].cpu().long()  # float for a one-category bank
+    ids, counts = torch.unique(pred, return_counts=True)
+    out = {}
+    for c, n in sorted(zip(ids.tolist(), counts.tolist()), key=lambda t: -t[1]):
+        entry = dict(pixel_share=round(n / pred.numel(), 4))
+        if 'property_activations' in sample:
+            act = sample.property_activations
+            entry['top_properties'] = [
+                dict(property=k, name=act.property_names[k], activation=round(a, 3))
+                for k, a in top_properties(act.data, pred == c, top)]
+        out[classes[c]] = entry
+    return out
+
+
+def write_results(out_dir: str, image: str, sample: SegDataSample, summary: dict,
+                  visualizer: PropertySegLocalVisualizer) -> None:
+    """Write into ``out_dir``: ``<stem>_mask.png`` (colour mask, the visualizer's palette),
+    ``<stem>_labels.png`` (uint8 category index), ``<stem>.json`` (``summary``) and, when
+    ``sample`` holds property activations, ``<stem>_properties.png`` (the visualizer's
+    picture)."""
+    import mmcv
+    from PIL import Image
+    stem = osp.splitext(osp.basename(image))[0]
+    pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+    palette = np.asarray(visualizer.dataset_meta['palette'], np.uint8)
+    Image.fromarray(palette[pred]).save(osp.join(out_dir, f'{stem}_mask.png'))
+    Image.fromarray(pred).save(osp.join(out_dir, f'{stem}_labels.png'))
+    with open(osp.join(out_dir, f'{stem}.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+    if 'property_activations' in sample:
+        visualizer.add_datasample(stem, mmcv.imread(image, channel_order='rgb'), sample,
+                                  out_file=osp.join(out_dir, f'{stem}_properties.png'))
+
+
+def segment_images(model: torch.nn.Module, images: Sequence[str], out_dir: str,
+                   top_k: int = 6) -> list[dict]:
+    """:func:`predict`, :func:`summarize` and :func:`write_results` for each of ``images``
+    (``top_k``: activation maps drawn). Returns ``dict(image, categories)`` per image. Every
+    image is checked before anything is written."""
     for path in images:
         check_image(path)
+    classes = list(model.dataset_meta['classes'])
+    visualizer = PropertySegLocalVisualizer(top_k=top_k)
+    visualizer.set_dataset_meta(
+        classes, palette_for(len(classes), model.dataset_meta.get('palette')).tolist())
     os.makedirs(out_dir, exist_ok=True)
     summaries = []
     for path in images:
-        stem = osp.splitext(osp.basename(path))[0]
-        data, _ = _preprare_data(path, model)
-        with torch.no_grad():
-            result = model.test_step(data)[0]
-            pred = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-            act = None
-            if is_prolab:
-                batch = model.data_preprocessor(data, False)
-                feats = model.extract_feat(batch['inputs'])
-                act = model.decode_head.property_activations(feats)
-                act = F.interpolate(act, size=pred.shape, mode='bilinear',
-                                    align_corners=model.decode_head.align_corners)[0]
-        Image.fromarray(palette[pred]).save(osp.join(out_dir, f'{stem}_mask.png'))
-        Image.fromarray(pred).save(osp.join(out_dir, f'{stem}_labels.png'))
-        summary = dict(image=path, categories={})
-        ids, counts = np.unique(pred, return_counts=True)
-        for c, n in sorted(zip(ids.tolist(), counts.tolist()), key=lambda t: -t[1]):
-            entry = dict(pixel_share=round(n / pred.size, 4))
-            if act is not None:
-                mean = act[:, torch.from_numpy(pred == c)].mean(1).cpu().numpy()
-                top = np.argsort(-mean)[:5]
-                entry['top_properties'] = [
-                    dict(property=int(k), name=prop_names[k], activation=round(float(mean[k]), 3))
-                    for k in top]
-            summary['categories'][classes[c]] = entry
-        with open(osp.join(out_dir, f'{stem}.json'), 'w') as f:
-            json.dump(summary, f, indent=2)
-        if act is not None:
-            draw_properties(path, pred, act.cpu().numpy(), classes, palette, prop_names,
-                            top_k, osp.join(out_dir, f'{stem}_properties.png'))
+        sample = predict(model, path)
+        summary = dict(image=path, categories=summarize(sample, classes))
+        write_results(out_dir, path, sample, summary, visualizer)
         summaries.append(summary)
     return summaries
-
-
-def draw_properties(path, pred, act, classes, palette, prop_names, top_k, out):
-    """The interpretability picture of one image (see :func:`segment_images`)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-    from PIL import Image
-
-    img = np.asarray(Image.open(path).convert('RGB').resize(pred.shape[::-1]))
-    strongest = act.argmax(0)
-    used = [int(k) for k in np.unique(strongest)]
-    rng = np.random.default_rng(7)
-    pcol = rng.integers(32, 256, (act.shape[0], 3), dtype=np.uint8)
-    order = np.argsort(-act.mean((1, 2)))[:top_k]
-    ncols = max(3, len(order))
-    fig, axes = plt.subplots(2, ncols, figsize=(3.2 * ncols, 7.5), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis('off')
-    axes[0, 0].imshow(img)
-    axes[0, 0].set_title('input')
-    axes[0, 1].imshow(palette[pred])
-    axes[0, 1].set_title('prediction')
-    axes[0, 1].legend(handles=[Patch(color=palette[c] / 255, label=classes[c])
-                               for c in np.unique(pred)], loc='upper left',
-                      bbox_to_anchor=(0, -0.02), fontsize=7, frameon=False)
-    axes[0, 2].imshow(pcol[strongest])
-    axes[0, 2].set_title('strongest property per pixel')
-    axes[0, 2].legend(handles=[Patch(color=pcol[k] / 255, label=prop_names[k][:60])
-                               for k in used], loc='upper left', bbox_to_anchor=(0, -0.02),
-                      fontsize=6, frameon=False)
-    for j, k in enumerate(order):
-        axes[1, j].imshow(act[k], vmin=0, vmax=max(1e-6, float(act.max())), cmap='magma')
-        axes[1, j].set_title('\n'.join([prop_names[k][i:i + 34]
-                                        for i in range(0, min(len(prop_names[k]), 68), 34)]),
-                             fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    plt.close(fig)

@@ -1,8 +1,9 @@
 """The zero-shot protocol on data of any spec: classes from the data's meta.json, the calib split
-held out from the reported val split, the demo/benchmark helpers of projects/property_world/experiments.py,
-class-weighted cosine loss, PropertyHead(test_classes='new'), the attribute probe and the spec's
-scene settings. Everything runs on a custom spec (4 unseen categories, renamed) so that nothing
-can silently fall back to the default spec's classes."""
+held out from the reported val split, the demo/benchmark helpers of
+projects/property_world/experiments.py, class-weighted cosine loss,
+PropertyHead(test_classes='new'), the attribute probe and the spec's scene settings. Everything
+runs on a custom spec (4 unseen categories, renamed) so that nothing can silently fall back to
+the default spec's classes."""
 from __future__ import annotations
 
 import json

@@ -7,10 +7,10 @@ For each image writes into ``--out-dir`` (default ``work_dirs/segment``):
 
 * ``<stem>_mask.png``        colour-coded prediction (one colour per category);
 * ``<stem>_labels.png``      raw label map (uint8 category index);
-* ``<stem>_properties.png``  (ProLab models) the interpretability picture: input, prediction with
-  its legend, the strongest property at each pixel (each property named by its most
-  representative description), and the activation maps of the ``--top-k`` most active
-  properties;
+* ``<stem>_properties.png``  (ProLab models) the interpretability picture drawn by
+  ``PropertySegLocalVisualizer``: input, prediction (drawn as mmseg draws it) with its legend,
+  the strongest property at each pixel (each property named by its most representative
+  description), and the activation maps of the ``--top-k`` most active properties;
 * ``<stem>.json``            categories present (pixel share) and, per category, the properties
   that fired most strongly on its pixels.
 
@@ -47,14 +47,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        model, is_prolab = load_segmentor(args.config, args.checkpoint, args.categories,
-                                          args.classes, args.device, args.cfg_options)
-        summaries = segment_images(model, is_prolab, args.images, args.out_dir, args.top_k)
+        model = load_segmentor(args.config, args.checkpoint, args.categories, args.classes,
+                               args.device, args.cfg_options)
+        summaries = segment_images(model, args.images, args.out_dir, args.top_k)
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f'segment.py: {e}')
     for s in summaries:
-        print(f"{s['image']}: " + ', '.join(f'{k} {v["pixel_share"]:.0%}'
-                                           for k, v in s['categories'].items()))
+        shares = ', '.join(f'{k} {v["pixel_share"]:.0%}' for k, v in s['categories'].items())
+        print(f"{s['image']}: {shares}")
     print(f'results in {args.out_dir}')
 
 

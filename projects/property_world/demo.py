@@ -27,7 +27,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     """Run the five stages; prints progress and returns the numbers of the final table
     (``calibrations``: the seen-score calibrations tried on the calib split)."""
     from prolab_seg.properties import PropertySpace
-    from prolab_seg.segment import load_segmentor, property_names, segment_images
+    from prolab_seg.segment import load_segmentor, segment_images
     start = time.time()
     if osp.isfile(osp.join(data_root, 'meta.json')):
         _step(1, f'dataset: using {data_root}')
@@ -70,15 +70,14 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     _step(5, f'segmenting val images that hold an unseen category (all {len(info.classes)} '
              'categories in the bank)')
     picks = ex.images_with_unseen(info)[:3]
-    model, is_prolab = load_segmentor(ex.CONFIGS['prolab'], ckpts['prolab'],
-                                      categories=spaces['all'], cfg_options=opts['prolab'])
+    model = load_segmentor(ex.CONFIGS['prolab'], ckpts['prolab'], categories=spaces['all'],
+                           cfg_options=opts['prolab'])
     out_dir = osp.join(work_dir, 'segment')
-    names = property_names(spaces['seen'], model.decode_head.num_properties)
-    for (path, truth), summary in zip(picks, segment_images(model, is_prolab,
-                                                            [p for p, _ in picks], out_dir)):
+    for (path, truth), summary in zip(picks, segment_images(model, [p for p, _ in picks],
+                                                            out_dir)):
         found = ', '.join(f'{k} {v["pixel_share"]:.0%}' for k, v in summary['categories'].items())
         print(f'      {osp.basename(path)} (holds {truth}): predicted {found}', flush=True)
-        fired = ex.fired_properties(model, info, path, truth, names)
+        fired = ex.fired_properties(model, info, path, truth)
         print(f'        properties that fired on the {truth} pixels: '
               + '; '.join(f'{n} ({a:.2f})' for n, a in fired), flush=True)
     print(f'      masks and property pictures in {out_dir}', flush=True)

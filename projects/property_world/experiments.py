@@ -20,6 +20,7 @@ from prolab_seg import apis
 from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.evaluation.unsupervised import confusion_matrix
 from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
+from prolab_seg.segment import predict, top_properties
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
@@ -297,20 +298,13 @@ def images_with_unseen(info: DataInfo) -> list[tuple[str, str]]:
     return out
 
 
-def label_res_features(model, image: str, size: tuple[int, int]):
-    """``[D, H, W]`` per-pixel features of ``image`` at label size ``size``: a ProLab head's
-    property activations (D = K), a category head's class logits (D = C)."""
-    import torch
-    import torch.nn.functional as F
-    from PIL import Image
-    rgb = np.asarray(Image.open(image).convert('RGB'))
-    x = torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)  # BGR, as mmseg loads it
-    head = model.decode_head
-    with torch.no_grad():
-        feats = model.extract_feat(model.data_preprocessor(dict(inputs=[x]), False)['inputs'])
-        out = head.property_activations(feats) if hasattr(head, 'property_activations') \
-            else head(feats)
-        return F.interpolate(out, size=size, mode='bilinear', align_corners=False)[0]
+def label_res_features(model, image: str):
+    """``[D, H, W]`` per-pixel features of ``image`` at its size (one
+    :func:`~prolab_seg.segment.predict` pass): a ProLab head's property activations (D = K), a
+    category head's class scores (D = C)."""
+    sample = predict(model, image)
+    return (sample.property_activations if 'property_activations' in sample
+            else sample.seg_logits).data.cpu()
 
 
 def pixel_features(model, info: DataInfo, split: str, classes: Sequence[str],
@@ -329,22 +323,21 @@ def pixel_features(model, info: DataInfo, split: str, classes: Sequence[str],
         if not len(idx):
             continue
         idx = rng.choice(idx, min(per_image, len(idx)), replace=False)
-        out = label_res_features(model, osp.join(img_dir, f), label.shape)
+        out = label_res_features(model, osp.join(img_dir, f))
         xs.append(out.flatten(1)[:, torch.from_numpy(idx)].T.numpy())
         ys.append(label.reshape(-1)[idx].astype(np.int64))
     return np.concatenate(xs), np.concatenate(ys)
 
 
 def fired_properties(model, info: DataInfo, image: str, category: str,
-                     names: Sequence[str], top: int = 3) -> list[tuple[str, float]]:
+                     top: int = 3) -> list[tuple[str, float]]:
     """The ``top`` properties with the highest mean activation on the pixels labelled
-    ``category`` in val ``image`` (a ProLab model)."""
-    import torch
+    ``category`` in val ``image`` (a ProLab model), by name."""
     from PIL import Image
     label = np.asarray(Image.open(osp.join(info.root, 'ann_dir', 'val', osp.basename(image))))
-    act = label_res_features(model, image, label.shape)
-    mean = act[:, torch.from_numpy(label == info.classes.index(category))].mean(1).numpy()
-    return [(names[k], float(mean[k])) for k in np.argsort(-mean)[:top]]
+    act = predict(model, image).property_activations
+    return [(act.property_names[k], a) for k, a in
+            top_properties(act.data, label == info.classes.index(category), top)]
 
 
 def attribute_probe_row(config: str, checkpoint: str, options: dict, info: DataInfo,

@@ -1,0 +1,204 @@
+"""prolab_seg.segment: one forward pass per image through mmseg's whole / slide inference (the
+prediction is test_step's, the property activations come from the same pass), the summaries,
+the outputs and PropertySegLocalVisualizer."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from PIL import Image
+
+import prolab_seg  # noqa: F401  (registers the head and the visualizer)
+from mmseg.apis import init_model
+from mmseg.registry import VISUALIZERS
+from prolab_seg.segment import (load_segmentor, predict, segment_images, summarize,
+                                top_properties)
+from prolab_seg.visualization import PropertySegLocalVisualizer
+
+init_default_scope('mmseg')
+K, E, C = 5, 8, 3
+FCN = dict(type='FCNHead', in_channels=64, channels=8, num_convs=1, concat_input=False,
+           dropout_ratio=0.0, norm_cfg=None)
+
+
+def space(seed=0):
+    """A property space whose property k is described by ``sentence k``."""
+    rng = np.random.default_rng(seed)
+    centroids = rng.normal(size=(K, E)).astype(np.float32)
+    vectors = np.eye(C, K, dtype=np.float32) + (rng.random((C, K)) > 0.6)
+    return dict(type='PropertySpace', class_names=[f'c{i}' for i in range(C)],
+                vectors=vectors.clip(0, 1),
+                centroids=centroids / np.linalg.norm(centroids, axis=1, keepdims=True),
+                texts=[f'sentence {k}' for k in range(K)], text_class=np.arange(K) % C,
+                text_cluster=np.arange(K), text_score=np.ones(K))
+
+
+def config(prolab=True, test_cfg=dict(mode='whole'), size_divisor=None):
+    head = dict(type='PropertyHead', head=FCN, label_space=space()) if prolab \
+        else dict(FCN, num_classes=C)
+    return Config(dict(
+        default_scope='mmseg',
+        model=dict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(
+                type='SegDataPreProcessor', mean=[100, 110, 120], std=[50, 50, 50],
+                test_cfg=size_divisor and dict(size_divisor=size_divisor)),
+            backbone=dict(type='ResNetV1c', depth=18, stem_channels=8, base_channels=8,
+                          out_indices=(3, ), norm_cfg=dict(type='BN')),
+            decode_head=head, test_cfg=test_cfg),
+        test_pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                       dict(type='PackSegInputs')]))
+
+
+def image(tmp_path, hw=(37, 50), seed=0):
+    path = tmp_path / f'img{seed}.png'
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (*hw, 3), np.uint8)).save(path)
+    return str(path)
+
+
+def reference(model, path):
+    """``model.test_step`` on ``path`` (as ``mmseg.apis.inference_model``)."""
+    pipeline = Compose([t for t in model.cfg.test_pipeline if t['type'] != 'LoadAnnotations'])
+    with torch.no_grad():
+        return model.test_step(pseudo_collate([pipeline(dict(img_path=path))]))[0]
+
+
+def counting(model):
+    calls = []
+    model.backbone.register_forward_hook(lambda *_: calls.append(1))
+    return calls
+
+
+@pytest.mark.parametrize('test_cfg,size_divisor', [
+    (dict(mode='whole'), None),
+    (dict(mode='whole'), 16),                                        # padded to 48 x 64
+    (dict(mode='slide', crop_size=(24, 24), stride=(16, 16)), None),
+    (dict(mode='slide', crop_size=(32, 32), stride=(20, 20)), 16)])
+def test_prediction_is_test_steps_from_one_forward_pass(tmp_path, test_cfg, size_divisor):
+    model = init_model(config(True, test_cfg, size_divisor), device='cpu')
+    path = image(tmp_path)
+    calls = counting(model)
+    sample = predict(model, path)
+    passes = len(calls)
+    ref = reference(model, path)
+    assert passes == len(calls) - passes  # no second backbone pass for the activations
+    if test_cfg['mode'] == 'whole':
+        assert passes == 1
+    assert sample.pred_sem_seg.data.shape == (1, 37, 50)
+    assert torch.equal(sample.pred_sem_seg.data, ref.pred_sem_seg.data)
+    assert torch.allclose(sample.seg_logits.data, ref.seg_logits.data, atol=1e-6)
+    act = sample.property_activations.data
+    assert act.shape == (K, 37, 50) and 0 <= act.min() and act.max() <= 1
+    assert not model.decode_head._with_activations and model.out_channels == C  # restored
+
+
+def test_activations_are_the_heads_at_the_image_size(tmp_path):
+    model = init_model(config(), device='cpu')
+    path = image(tmp_path, hw=(32, 48))
+    act = predict(model, path).property_activations.data
+    rgb = np.asarray(Image.open(path))[..., ::-1].copy()  # BGR, as mmseg loads it
+    batch = model.data_preprocessor(dict(inputs=[torch.from_numpy(rgb).permute(2, 0, 1)]), False)
+    with torch.no_grad():
+        ref = model.decode_head.property_activations(model.extract_feat(batch['inputs']))
+    ref = F.interpolate(ref, size=(32, 48), mode='bilinear', align_corners=False)[0]
+    assert torch.allclose(act, ref, atol=1e-5)
+
+
+def test_category_supervised_model_gets_test_step_and_masks_only(tmp_path):
+    model = init_model(config(prolab=False), device='cpu')
+    model.dataset_meta = dict(classes=('a', 'b', 'c'))
+    path = image(tmp_path)
+    sample = predict(model, path)
+    assert 'property_activations' not in sample
+    assert torch.equal(sample.pred_sem_seg.data, reference(model, path).pred_sem_seg.data)
+    (summary, ) = segment_images(model, [path], str(tmp_path / 'out'))
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'img0.json', 'img0_labels.png', 'img0_mask.png']
+    assert all(set(v) == {'pixel_share'} for v in summary['categories'].values())
+    cfg_path = tmp_path / 'cfg.py'
+    config(prolab=False).dump(str(cfg_path))
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), tmp_path / 'ckpt.pth')
+    with pytest.raises(ValueError, match='need a ProLab'):
+        load_segmentor(str(cfg_path), str(tmp_path / 'ckpt.pth'), classes=['a'])
+
+
+def test_summaries_and_outputs(tmp_path):
+    model = init_model(config(), device='cpu')
+    model.dataset_meta = dict(classes=('c0', 'c1', 'c2'))
+    paths = [image(tmp_path, seed=s) for s in (0, 1)]
+    out = tmp_path / 'out'
+    summaries = segment_images(model, paths, str(out), top_k=2)
+    for path, summary in zip(paths, summaries):
+        sample = predict(model, path)
+        assert summary == json.loads((out / f'{Path(path).stem}.json').read_text())
+        assert summary['categories'] == summarize(sample, ['c0', 'c1', 'c2'])
+        pred = sample.pred_sem_seg.data[0]
+        labels = np.asarray(Image.open(out / f'{Path(path).stem}_labels.png'))
+        assert np.array_equal(labels, pred.numpy())
+        shares = {c: round(float((pred == i).float().mean()), 4)
+                  for i, c in enumerate(('c0', 'c1', 'c2')) if (pred == i).any()}
+        assert {c: v['pixel_share'] for c, v in summary['categories'].items()} == shares
+        assert list(summary['categories']) == sorted(shares, key=lambda c: -shares[c])
+        act = sample.property_activations.data
+        for c, v in summary['categories'].items():
+            mean = act[:, pred == int(c[1])].mean(1)
+            top = torch.argsort(-mean)[:5].tolist()
+            assert [(p['property'], p['name']) for p in v['top_properties']] == \
+                [(k, f'p{k}: sentence {k}') for k in top]
+        picture = np.asarray(Image.open(out / f'{Path(path).stem}_properties.png'))
+        assert picture.shape == (675, 3 * 288, 3)  # 2 rows, max(3 panels, top_k=2) columns
+
+
+def test_top_properties_is_the_mean_on_the_mask():
+    act = torch.zeros(3, 2, 2)
+    act[1, 0] = 1.0
+    act[2] = 0.5
+    mask = torch.tensor([[True, True], [False, False]])
+    assert top_properties(act, mask, 2) == [(1, 1.0), (2, 0.5)]
+    assert top_properties(act, ~mask, 1) == [(2, 0.5)]
+
+
+def test_visualizer_is_registered_and_falls_back_to_mmsegs_drawing(tmp_path):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    vis = VISUALIZERS.build(dict(type='PropertySegLocalVisualizer', name='test_vis', top_k=1))
+    assert isinstance(vis, PropertySegLocalVisualizer)
+    vis.set_dataset_meta(['a', 'b'], [[255, 0, 0], [0, 0, 255]])
+    img = np.full((20, 30, 3), 128, np.uint8)
+    sample = SegDataSample()
+    sample.pred_sem_seg = PixelData(data=torch.zeros(1, 20, 30, dtype=torch.long))
+    vis.add_datasample('plain', img, sample, out_file=str(tmp_path / 'plain.png'))
+    assert np.asarray(Image.open(tmp_path / 'plain.png')).shape == (20, 30, 3)  # mmseg's
+    sample.gt_sem_seg = PixelData(data=torch.ones(1, 20, 30, dtype=torch.long))
+    sample.property_activations = PixelData(data=torch.rand(2, 20, 30),
+                                            metainfo=dict(property_names=['p0: red', 'p1: round']))
+    vis.add_datasample('props', img, sample, out_file=str(tmp_path / 'props.png'))
+    # input, ground truth, prediction, strongest property; one activation map
+    assert np.asarray(Image.open(tmp_path / 'props.png')).shape == (675, 4 * 288, 3)
+
+
+def test_experiment_features_come_from_predict(tmp_path):
+    """projects/property_world: the probe's features and the demo's fired properties are
+    :func:`predict`'s activations (a category model: its class scores)."""
+    from projects.property_world.experiments import (DataInfo, fired_properties,
+                                                     label_res_features)
+    model = init_model(config(), device='cpu')
+    path = image(tmp_path)
+    label = np.zeros((37, 50), np.uint8)
+    label[:, 25:] = 2
+    (tmp_path / 'ann_dir' / 'val').mkdir(parents=True)
+    Image.fromarray(label).save(tmp_path / 'ann_dir' / 'val' / Path(path).name)
+    info = DataInfo(str(tmp_path), ['c0', 'c1', 'c2'], ['c0', 'c1'], ['c2'], {}, {})
+    act = predict(model, path).property_activations.data
+    assert torch.equal(label_res_features(model, path), act)
+    assert fired_properties(model, info, path, 'c2', top=2) == [
+        (f'p{k}: sentence {k}', a) for k, a in top_properties(act, label == 2, 2)]
+    category = init_model(config(prolab=False), device='cpu')
+    assert label_res_features(category, path).shape == (C, 37, 50)
