@@ -1,5 +1,8 @@
 """A real, scriptable OpenAI-compatible chat-completions server on 127.0.0.1 for tests.
 
+It also answers ``/v1/embeddings``: ``embedding_for(text)`` for each input (in reverse order,
+each with its ``index``); ``embedding_batches`` records the number of inputs per request.
+
 ``ChatServer(script={'tiger': ['429', '500', 'ok']})`` answers successive requests for a
 category (read from the prompt's ``Category: "<name>"`` line) with the scripted actions, then
 with ``default``. Actions:
@@ -18,6 +21,7 @@ with ``default``. Actions:
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -36,6 +40,11 @@ def facet_sentences_for(category: str) -> dict[str, list[str]]:
             for facet in ('shape', 'color', 'texture')}
 
 
+def embedding_for(text: str, dim: int = 8) -> list[float]:
+    """The (not normalised) embedding the server answers for ``text``."""
+    return [b - 127.5 for b in hashlib.sha256(text.encode()).digest()[:dim]]
+
+
 class ChatServer:
     def __init__(self, script: dict[str, list[str]] | None = None, default: str = 'ok',
                  num_sentences: int = 12):
@@ -44,6 +53,7 @@ class ChatServer:
         self.num_sentences = num_sentences
         self.counts: Counter = Counter()          # requests per category
         self.auth_headers: list[str] = []
+        self.embedding_batches: list[int] = []
         self.inflight = 0
         self.max_inflight = 0
         self._lock = threading.Lock()
@@ -108,11 +118,14 @@ class ChatServer:
                 }).encode()
 
             def do_POST(self):
-                if self.path.rstrip('/') != '/v1/chat/completions':
+                path = self.path.rstrip('/')
+                if path not in ('/v1/chat/completions', '/v1/embeddings'):
                     return self._send(404, b'{"error": {"message": "not found"}}')
                 body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
                 self._model = body.get('model', '')
                 server.auth_headers.append(self.headers.get('Authorization', ''))
+                if path == '/v1/embeddings':
+                    return self._embeddings(body['input'])
                 user = body['messages'][-1]['content']
                 m = re.search(r'^Category: (".*")$', user, re.M)
                 category = json.loads(m.group(1)) if m else '?'
@@ -125,6 +138,14 @@ class ChatServer:
                 finally:
                     with server._lock:
                         server.inflight -= 1
+
+            def _embeddings(self, texts: list[str]):
+                server.embedding_batches.append(len(texts))
+                data = [{'object': 'embedding', 'index': i, 'embedding': embedding_for(t)}
+                        for i, t in enumerate(texts)]
+                return self._send(200, json.dumps({
+                    'object': 'list', 'data': data[::-1], 'model': self._model,
+                    'usage': {'prompt_tokens': 1, 'total_tokens': 1}}).encode())
 
             def _act(self, action: str, category: str):
                 name, _, arg = action.partition(':')

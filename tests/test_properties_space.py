@@ -1,6 +1,6 @@
 """Property space: build (k-means), determinism, save/load validation, subset/extend, assign, CLI.
 
-Most tests use the fast deterministic ``HashingEmbedder``; ``real_model`` tests load the offline
+Most tests use the fast deterministic ``HashingEncoder``; ``real_model`` tests load the offline
 all-MiniLM-L6-v2 once per session (cached by ``load_model``).
 """
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prolab_seg.properties import (DescriptionsError, HashingEmbedder, PropertySpace,
+from prolab_seg.properties import (DescriptionsError, HashingEncoder, PropertySpace,
                                    assign_categories, build_property_space, embed_texts,
                                    load_model)
 
@@ -28,7 +28,7 @@ TRAITS = {
     'grass': ['a green colour', 'the bottom of the image', 'thin blades', 'grows in fields',
               'a large area'],
 }
-FAKE = HashingEmbedder(64)
+FAKE = HashingEncoder(64)
 
 
 def describe(traits):
@@ -172,7 +172,7 @@ def test_subset_index_extend(space):
     np.testing.assert_array_equal(both.subset(list(TRAITS)).vectors, space.vectors)
     with pytest.raises(ValueError, match="already present: \\['sky'\\]"):
         both.extend(sub.subset(['sky']))
-    other = build_property_space(describe(TRAITS), 8, seed=5, model=HashingEmbedder(32))
+    other = build_property_space(describe(TRAITS), 8, seed=5, model=HashingEncoder(32))
     with pytest.raises(ValueError, match='cannot concatenate: .* E=32; .* E=64'):
         space.extend(other.subset(['sky']))
     moved = PropertySpace(['x'], space.vectors[:1], np.roll(space.centroids, 1, axis=0))
@@ -182,7 +182,7 @@ def test_subset_index_extend(space):
 
 def test_assign_new_categories(space):
     tiger = {'tiger': ['It has black and white stripes.', 'It has four legs and hooves.',
-                       'It has a bright orange colour.']}
+                       'It has black stripes on orange fur.']}
     added = assign_categories(space, tiger, model=FAKE)
     assert added.class_names == ['tiger'] and added.vectors.shape == (1, 8)
     np.testing.assert_array_equal(added.centroids, space.centroids)   # no re-clustering
@@ -196,7 +196,7 @@ def test_assign_new_categories(space):
     with pytest.raises(ValueError, match="already in the property space: \\['zebra'\\]"):
         assign_categories(space, {'zebra': ['x.']}, model=FAKE)
     with pytest.raises(ValueError, match="built with embedding model 'hashing-64'"):
-        assign_categories(space, tiger, model=HashingEmbedder(32))
+        assign_categories(space, tiger, model=HashingEncoder(32))
 
 
 def test_cli_build_and_assign(tmp_path, capsys):

@@ -8,13 +8,16 @@ Typical use::
     space.save('work_dirs/ade_space')            # property_space.{npz,json,md}
     space = PropertySpace.load('work_dirs/ade_space')
 
-The LLM client (:mod:`.llm`) is imported lazily: ``from prolab_seg.properties.llm import ...``.
+Text encoders are registered classes (:mod:`.encoders`); the LLM description client is
+:mod:`.llm` (``openai`` is imported only when a client is made).
 """
 from .descriptions import (DATASETS, DEFAULT_NUM_PROPERTIES, FORMAT, DatasetInfo,
                            DescriptionsError, DescriptionSet, dataset_class_names,
                            load_descriptions, merge_descriptions, save_descriptions,
                            validate_categories)
-from .embedding import HashingEmbedder, embed_texts, l2_normalize, load_model
+from .embedding import embed_texts, get_embedder, l2_normalize, load_model, model_name
+from .encoders import (HashingEncoder, OpenAIEmbeddingEncoder, SentenceTransformerEncoder,
+                       TextEncoder)
 from .space import PropertySpace, assign_categories, build_property_space
 from .label_space import (AttributeSpace, LabelSpace, NameEmbeddingSpace,
                           build_label_space, load_label_space)
@@ -23,7 +26,8 @@ __all__ = [
     'DATASETS', 'DEFAULT_NUM_PROPERTIES', 'FORMAT', 'DatasetInfo', 'DescriptionsError',
     'DescriptionSet', 'dataset_class_names', 'load_descriptions', 'merge_descriptions',
     'save_descriptions', 'validate_categories',
-    'HashingEmbedder', 'embed_texts', 'l2_normalize', 'load_model',
+    'embed_texts', 'get_embedder', 'l2_normalize', 'load_model', 'model_name',
+    'HashingEncoder', 'OpenAIEmbeddingEncoder', 'SentenceTransformerEncoder', 'TextEncoder',
     'PropertySpace', 'assign_categories', 'build_property_space',
     'LabelSpace', 'AttributeSpace', 'NameEmbeddingSpace', 'build_label_space', 'load_label_space',
 ]

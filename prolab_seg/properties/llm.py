@@ -3,14 +3,14 @@
 One request per category with a fixed, versioned prompt (``PROMPT_VERSION``, the default, asks
 for ``{"descriptions": [10-20 sentences]}``; ``prolab-v2`` for visual, name-free sentences
 grouped by facet, ``{"descriptions": {"shape": [...], ...}}``); prolab-v1 answers are also
-accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines. Transient faults (429, 408/409, 5xx,
-timeouts, connection errors) and malformed/short/truncated answers are retried with
-exponential backoff and a cap; other HTTP errors (400, 401, ...) fail that category at once.
-A 404 (wrong URL path) or a few connection failures in a row (circuit breaker: nothing
-listening) stop the whole run with an ``EndpointError`` naming the URL. Each finished
-category is written immediately to a resumable JSON cache (atomic replace), so an interrupted
-run loses nothing and a re-run only asks for what is missing. The API key is read from
-``OPENAI_API_KEY`` and never logged or written.
+accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines. Transient
+faults (429, 408/409, 5xx, timeouts, connection errors) and malformed/short/truncated answers
+are retried with exponential backoff and a cap; other HTTP errors (400, 401, ...) fail that
+category at once. A 404 (wrong URL path) or a few connection failures in a row (circuit
+breaker: nothing listening) stop the whole run with an ``EndpointError`` naming the URL. Each
+finished category is written immediately to a resumable JSON cache (atomic replace), so an
+interrupted run loses nothing and a re-run only asks for what is missing. The API key is read
+from ``OPENAI_API_KEY`` (:func:`openai_client`) and never logged or written.
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def build_messages(category: str, dataset: str | None = None,
     context = f' (from the {dataset} dataset)' if dataset else ''
     template = USER_PROMPT if prompt_version == 'prolab-v1' else USER_PROMPT_V2
     user = template.format(context=context, category=json.dumps(category), name=category,
-                              min_count=MIN_DESCRIPTIONS, max_count=MAX_DESCRIPTIONS)
+                           min_count=MIN_DESCRIPTIONS, max_count=MAX_DESCRIPTIONS)
     return [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': user}]
 
 
@@ -345,6 +345,22 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
                                    f'last error: {last}'})
 
 
+def openai_client(base_url: str | None = None, api_key: str | None = None, **options):
+    """An ``openai.OpenAI`` client of the server at ``base_url`` (None: ``$OPENAI_BASE_URL`` or
+    OpenAI's) with ``api_key`` (None: ``$OPENAI_API_KEY``); ``options``: client options
+    (``timeout``, ``max_retries``, ...).
+
+    Raises:
+        KeyError: no ``api_key`` and ``OPENAI_API_KEY`` is not set.
+    """
+    import openai
+    if api_key is None:
+        if 'OPENAI_API_KEY' not in os.environ:
+            raise KeyError('set OPENAI_API_KEY (any value for servers without authentication)')
+        api_key = os.environ['OPENAI_API_KEY']
+    return openai.OpenAI(base_url=base_url, api_key=api_key, **options)
+
+
 def describe_categories(categories: Sequence[str], model: str, *, base_url: str | None = None,
                         dataset: str | None = None, cache: str | os.PathLike | None = None,
                         concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
@@ -375,13 +391,9 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         KeyError: ``OPENAI_API_KEY`` is not set.
         ValueError: ``concurrency`` < 1.
     """
-    import openai
-
     if concurrency < 1:
         raise ValueError(f'concurrency must be at least 1, got {concurrency}')
-
-    if 'OPENAI_API_KEY' not in os.environ:
-        raise KeyError('set OPENAI_API_KEY (any value for servers without authentication)')
+    client = openai_client(base_url, max_retries=0, timeout=timeout)
     names = list(dict.fromkeys(categories))
     check_prompt_version(prompt_version)
     store = DescriptionCache(cache, model, prompt_version) if cache is not None else None
@@ -389,8 +401,6 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
     todo = [n for n in names if n not in results]
     failures: dict[str, str] = {}
     if todo:
-        client = openai.OpenAI(base_url=base_url, api_key=os.environ['OPENAI_API_KEY'],
-                               max_retries=0, timeout=timeout)
         stop = threading.Event()
         breaker = CircuitBreaker(breaker_limit)
 
