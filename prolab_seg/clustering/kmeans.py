@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def l2_normalise(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``x`` divided by its L2 norm along ``axis`` (zero vectors stay zero), as float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
+from prolab_seg.properties.embedding import l2_normalize as l2_normalise
 
 
 def spherical_kmeans(x: np.ndarray, k: int, weights: np.ndarray | None = None,

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
+from prolab_seg.properties.embedding import l2_normalize
+
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_classes: int,
                      ignore_index: int = 255) -> np.ndarray:
@@ -107,10 +109,7 @@ def kmeans_cluster_probe(features: np.ndarray, k: int, seed: int = 0,
         int64 cluster ids, shape (M,) (or (N,)).
     """
     def prep(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        if cosine:
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        return x
+        return l2_normalize(x) if cosine else np.asarray(x, dtype=np.float32)
 
     fit = prep(features)
     rng = np.random.default_rng(seed)

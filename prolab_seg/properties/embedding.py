@@ -41,8 +41,10 @@ ModelLike = Union[str, os.PathLike, dict, 'TextEncoder', Embedder, None]
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Row-wise L2 normalisation of ``x[N, E]`` to float32 (zero rows stay zero)."""
-    return normalize(np.asarray(x, dtype=np.float32))
+    """``x[..., E]`` with every vector along the last axis L2-normalised, as float32 (zero
+    vectors stay zero)."""
+    x = np.asarray(x, dtype=np.float32)
+    return normalize(x.reshape(-1, x.shape[-1])).reshape(x.shape)
 
 
 def load_model(model: str | os.PathLike | None = None):
