@@ -44,6 +44,10 @@ def test_entropy_on_known_distribution():
     ent = class_code_entropy(hist)
     assert ent[:2] == pytest.approx([2.0, 3.0]) and np.isnan(ent[2])
     assert entropy_bits(np.array([1, 1, 1, 1, 0])) == pytest.approx(2.0)
+    rows = np.array([[3, 3], [0, 0], [2, 0]])                     # an empty distribution: 0
+    np.testing.assert_allclose(entropy_bits(rows), [1, 0, 0], atol=1e-12)
+    first_column = -(0.6 * np.log2(0.6) + 0.4 * np.log2(0.4))      # 3 and 2 of 5
+    np.testing.assert_allclose(entropy_bits(rows, axis=0), [first_column, 0], atol=1e-12)
     expected = entropy_bits(np.bincount(codes[:, 0], minlength=4)) + entropy_bits(
         np.bincount(codes[:, 1], minlength=4))
     assert code_bits_per_pixel(codes, 4) == pytest.approx(float(expected))

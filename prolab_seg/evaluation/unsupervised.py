@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import entropy
 from sklearn.cluster import KMeans
 
 from prolab_seg.properties.embedding import l2_normalize
@@ -177,10 +178,9 @@ def codeword_histogram(codes: np.ndarray, labels: np.ndarray, num_codewords: int
 def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
     """Shannon entropy in bits of the distributions ``counts`` along ``axis`` (0 if empty)."""
     counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum(axis=axis, keepdims=True)
-    p = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
-    logp = np.log2(p, out=np.zeros_like(p), where=p > 0)
-    return -(p * logp).sum(axis=axis)
+    with np.errstate(invalid='ignore'):  # an all-zero distribution: 0/0, replaced below
+        bits = entropy(counts, base=2, axis=axis)
+    return np.where(counts.sum(axis=axis) > 0, bits, 0.0)
 
 
 def class_code_entropy(hist: np.ndarray) -> np.ndarray:
