@@ -5,9 +5,14 @@ import csv
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'configs' / 'equss' / 'equss_filterbank_property_world.py'
@@ -22,6 +27,32 @@ def run_tool(*args: str) -> str:
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
+
+
+def dumping_config(config: Path, dump: Path, tmp_path: Path) -> str:
+    """``config`` whose test run also dumps every sample (prediction, ground truth) to ``dump``
+    (mmengine's ``DumpResults``)."""
+    path = tmp_path / 'dumping_config.py'
+    dumper = f"dict(type='DumpResults', out_file_path={str(dump)!r})"
+    path.write_text(f'_base_ = [{str(config)!r}]\n'
+                    f'test_evaluator = [{{{{_base_.test_evaluator}}}}, {dumper}]\n')
+    return str(path)
+
+
+def hungarian_scores(dump: Path, num_clusters: int) -> tuple[float, float]:
+    """aAcc and mIoU (percent) of the dumped cluster ids, recomputed here: clusters matched
+    one-to-one to the classes (most matched pixels over the whole split), IoU per class."""
+    samples = pickle.loads(dump.read_bytes())
+    pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
+    gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
+    keep = gt != 255
+    assert pred.min() >= 0 and pred.max() < num_clusters and gt[keep].max() < num_clusters
+    conf = np.bincount(pred[keep] * num_clusters + gt[keep],
+                       minlength=num_clusters ** 2).reshape(num_clusters, num_clusters)
+    clusters, classes = linear_sum_assignment(conf, maximize=True)
+    tp = conf[clusters, classes]
+    union = conf[clusters].sum(1) + conf[:, classes].sum(0) - tp
+    return 100 * tp.sum() / keep.sum(), 100 * np.mean(tp[union > 0] / union[union > 0])
 
 
 def test_equss_train_test_and_analyze_through_tools(property_world_v1_root, tmp_path):
@@ -42,10 +73,13 @@ def test_equss_train_test_and_analyze_through_tools(property_world_v1_root, tmp_
     assert all(math.isfinite(s[k]) for s in losses for k in ('loss_corr', 'loss_pq', 'loss_probe'))
     assert any('mIoU' in s for s in scalars)
     ckpt = str(work / 'iter_4.pth')
-    run_tool('tools/test.py', str(CONFIG), ckpt, '--work-dir', str(tmp_path / 'test'),
-             '--cfg-options', *roots, *SMALL)
+    dump = tmp_path / 'samples.pkl'
+    run_tool('tools/test.py', dumping_config(CONFIG, dump, tmp_path), ckpt, '--work-dir',
+             str(tmp_path / 'test'), '--cfg-options', *roots, *SMALL)
     result = json.loads(next((tmp_path / 'test').glob('*/*.json')).read_text())
-    assert 0 <= result['aAcc'] <= 100 and 0 <= result['mIoU'] <= 100
+    acc, miou = hungarian_scores(dump, num_seen)
+    assert result['aAcc'] == pytest.approx(acc, abs=0.006)      # the metric rounds to 0.01
+    assert result['mIoU'] == pytest.approx(miou, abs=0.006)
     out = tmp_path / 'codes'
     run_tool('tools/analyze_codes.py', str(CONFIG), ckpt, '--out-dir', str(out),
              '--cfg-options', *roots, *SMALL)

@@ -3,6 +3,7 @@ unseen categories, clear errors, resume == uninterrupted, 2-process torchrun (gl
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from mmengine.hooks import Hook
 import prolab_seg  # noqa: F401
 from mmseg.registry import HOOKS
 from prolab_seg import apis
-from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
+from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES
 from prolab_seg.properties import PropertySpace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,10 +56,31 @@ def options(root, work, spaces=None, iters=4, ckpt=2, **extra):
                                  end=iters)],
     }
     if spaces is not None:
-        o['model.decode_head.property_space'] = spaces['seen']
-        o['model.auxiliary_head.property_space'] = spaces['seen']
+        o['model.decode_head.label_space'] = spaces['seen']
+        o['model.auxiliary_head.label_space'] = spaces['seen']
     o.update(extra)
     return o
+
+
+def evaluate_with_dump(cfg, ckpt: str, dump: Path) -> dict:
+    """Test ``ckpt``; every sample's prediction and ground truth also go to ``dump`` (mmengine's
+    ``DumpResults``)."""
+    cfg.test_evaluator = [cfg.test_evaluator, dict(type='DumpResults', out_file_path=str(dump))]
+    return apis.test(cfg, ckpt)
+
+
+def dumped_iou(dump: Path, num_classes: int) -> np.ndarray:
+    """Per-class IoU in percent recomputed from the dumped samples (NaN: no pixels)."""
+    samples = pickle.loads(dump.read_bytes())
+    pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
+    gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
+    keep = gt != 255
+    assert pred.min() >= 0 and pred.max() < num_classes and gt[keep].max() < num_classes
+    conf = np.bincount(gt[keep] * num_classes + pred[keep],
+                       minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    tp = np.diag(conf)
+    union = conf.sum(0) + conf.sum(1) - tp
+    return np.where(union > 0, 100 * tp / np.maximum(union, 1), np.nan)
 
 
 def test_prolab_trains_and_segments_unseen_categories(property_world_root, spaces, tmp_path):
@@ -69,16 +91,22 @@ def test_prolab_trains_and_segments_unseen_categories(property_world_root, space
     assert np.isfinite(hub.get_scalar('train/decode.loss_cos').current())
     assert 'val/mIoU' in hub.log_scalars
     ckpt = str(work / 'iter_4.pth')
-    # zero-shot: unseen-only bank (the 6 categories never trained)
+    # zero-shot: unseen-only bank (the 6 categories never trained), scored on their pixels only
     o = options(property_world_root, tmp_path / 't1', spaces)
-    o['model.decode_head.test_property_space'] = spaces['all']
-    metrics = apis.test(apis.load_config(UNSEEN, o, str(tmp_path / 't1')), ckpt)
-    assert 'mIoU' in metrics
+    o['model.decode_head.test_label_space'] = spaces['all']
+    cfg = apis.load_config(UNSEEN, o, str(tmp_path / 't1'))
+    metrics = evaluate_with_dump(cfg, ckpt, tmp_path / 'unseen.pkl')
+    iou = dumped_iou(tmp_path / 'unseen.pkl', len(UNSEEN_CLASSES))
+    assert metrics['mIoU'] == pytest.approx(np.nanmean(iou), abs=0.006)  # rounded to 0.01
     # generalised: seen + unseen bank, 29 classes, GZSL metric
-    o['model.decode_head.test_property_space'] = spaces['all']
     cfg = apis.load_config(ALL, o, str(tmp_path / 't2'))
-    metrics = apis.test(cfg, ckpt)
-    assert {'mIoU', 'mIoU_seen', 'mIoU_unseen', 'hIoU'} <= set(metrics)
+    metrics = evaluate_with_dump(cfg, ckpt, tmp_path / 'all.pkl')
+    iou = dumped_iou(tmp_path / 'all.pkl', len(ALL_CLASSES))
+    unseen = np.isin(ALL_CLASSES, UNSEEN_CLASSES)
+    seen, new = np.nanmean(iou[~unseen]), np.nanmean(iou[unseen])
+    expected = dict(mIoU=np.nanmean(iou), mIoU_seen=seen, mIoU_unseen=new,
+                    hIoU=2 * seen * new / (seen + new))
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected, abs=0.006)
 
 
 def test_baseline_trains(property_world_root, tmp_path):
@@ -90,8 +118,8 @@ def test_baseline_trains(property_world_root, tmp_path):
 
 def test_mismatched_space_fails_before_training(property_world_root, spaces, tmp_path):
     o = options(property_world_root, tmp_path, None)
-    o['model.decode_head.property_space'] = spaces['all']  # 29 categories vs 23 dataset classes
-    o['model.auxiliary_head.property_space'] = spaces['all']
+    o['model.decode_head.label_space'] = spaces['all']  # 29 categories vs 23 dataset classes
+    o['model.auxiliary_head.label_space'] = spaces['all']
     cfg = apis.load_config(PROLAB, o, str(tmp_path))
     with pytest.raises(ValueError, match='does not match the 23 dataset classes'):
         apis.train(cfg)
@@ -144,8 +172,8 @@ def test_resume_after_kill_is_identical(property_world_root, spaces, tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
-def test_resume_is_identical_when_checkpoint_and_validation_coincide(property_world_root,
-                                                                      spaces, tmp_path):
+def test_resume_is_identical_when_checkpoint_and_validation_coincide(
+        property_world_root, spaces, tmp_path):
     """mmseg's usual schedule: the resumed checkpoint was written at a validating iteration."""
     def cfg_for(work, kill=None):
         cfg = apis.load_config(PROLAB, options(property_world_root, work, spaces, iters=6,
