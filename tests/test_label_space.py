@@ -188,3 +188,22 @@ def test_gen_properties_names_and_assign_record_true_meta(tmp_path):
     names = load_label_space(tmp_path / 'names.npz')
     assert type(names) is NameEmbeddingSpace and names.class_names == ['red', 'blue', 'green']
     np.testing.assert_allclose(np.linalg.norm(names.vectors, axis=1), 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize('weight_repeats', [True, False])
+def test_kmeans_weighs_repeated_descriptions(weight_repeats):
+    from prolab_seg.properties import build_property_space, embed_texts
+    base = [f'a {c} {s} object' for c in ('red', 'blue', 'green') for s in ('round', 'flat')]
+    cats = {f'c{i}': [base[i]] + ([base[0]] if i else []) for i in range(6)}
+    cats.update({f'x{j}': [base[0], base[j + 1]] for j in range(4)})  # base[0]: 10 times
+    space = build_property_space(cats, 2, seed=0, model='hashing-64', n_init=5,
+                                 weight_repeats=weight_repeats)
+    assert space.meta['weight_repeats'] is weight_repeats
+    texts = sorted(set(space.texts))
+    emb = embed_texts(texts, 'hashing-64')
+    count = np.array([space.texts.count(t) for t in texts], float)
+    for k in range(2):
+        members = [texts.index(t) for t in set(np.array(space.texts)[space.text_cluster == k])]
+        w = count[members] if weight_repeats else np.ones(len(members))
+        mean = (w[:, None] * emb[members]).sum(0)
+        np.testing.assert_allclose(space.centroids[k], mean / np.linalg.norm(mean), atol=1e-5)

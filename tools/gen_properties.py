@@ -116,6 +116,7 @@ def cmd_build(args) -> int:
     space = build_property_space(
         categories, k, seed=args.seed, model=args.model, method=args.method, n_init=args.n_init,
         batch_size=args.batch_size, show_progress=True, facet_wise=args.facet_wise,
+        weight_repeats=args.weight_repeats,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
     path = space.save(args.out)
     t = space.meta['timing']
@@ -233,6 +234,9 @@ def parse_args(argv=None):
             b.add_argument('--n-init', type=_positive_int, default=3, help='k-means restarts')
             b.add_argument('--facet-wise', action='store_true',
                            help='cluster each facet of facet-grouped descriptions on its own')
+            b.add_argument('--no-weight-repeats', dest='weight_repeats', action='store_false',
+                           help='a sentence repeated across categories weighs once in k-means '
+                           '(default: as often as it occurs, as ProLab)')
         elif name == 'assign':
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
         else:

@@ -277,8 +277,10 @@ def _facet_sizes(counts: Mapping[str, int], k: int) -> dict[str, int]:
     return sizes
 
 
-def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int) -> tuple:
-    """k-means of unit embeddings -> (labels[U], centers[k, E])."""
+def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int,
+             weight: np.ndarray | None) -> tuple:
+    """k-means of unit embeddings ``emb[U, E]``, each weighted by ``weight[U]`` (None: 1)
+    -> (labels[U], centers[k, E])."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
     if method == 'kmeans':
         km = KMeans(k, n_init=n_init, random_state=seed)
@@ -287,7 +289,7 @@ def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int) -> tu
                              batch_size=min(4096, len(emb)))
     else:
         raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
-    return km.fit_predict(emb), km.cluster_centers_
+    return km.fit_predict(emb, sample_weight=weight), km.cluster_centers_
 
 
 def _text_facets(descriptions: Mapping) -> list[str]:
@@ -302,7 +304,8 @@ def _text_facets(descriptions: Mapping) -> list[str]:
 def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properties: int,
                          seed: int = 0, model: ModelLike = None, *, method: str = 'kmeans',
                          n_init: int = 3, batch_size: int = 64, show_progress: bool = False,
-                         meta: dict | None = None, facet_wise: bool = False) -> PropertySpace:
+                         meta: dict | None = None, facet_wise: bool = False,
+                         weight_repeats: bool = True) -> PropertySpace:
     """Cluster all descriptions into ``num_properties`` properties (k-means on unit embeddings).
 
     Args:
@@ -316,6 +319,8 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         facet_wise: cluster each facet's sentences (facet-grouped descriptions) on its own, K
             split over facets by their distinct sentences, so that a property never mixes
             facets (``meta['property_facets']``; ``assign`` then keeps facets apart too).
+        weight_repeats: each distinct sentence is embedded once and weighs in k-means as often
+            as it occurs (as clustering every sentence does, ProLab); False: once.
     Returns:
         PropertySpace with C = len(descriptions) classes. Clusters are numbered by decreasing
         size; ``meta['timing']`` has embed/cluster seconds.
@@ -330,6 +335,8 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
     t0 = time.perf_counter()
     emb, inverse = _embed_unique(texts, model, batch_size, show_progress)
     t1 = time.perf_counter()
+    weight = np.bincount(inverse, minlength=len(emb)).astype(np.float64) if weight_repeats \
+        else None
     if facet_wise:
         facet_of = np.empty(len(emb), object)
         facet_of[inverse] = _text_facets(descriptions)
@@ -338,13 +345,14 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         labels, centers, facets = np.empty(len(emb), np.int64), [], []
         for f, idx in groups.items():
             k_f = min(sizes_f[f], len(idx))
-            lab, cen = _cluster(emb[idx], k_f, method, n_init, seed)
+            lab, cen = _cluster(emb[idx], k_f, method, n_init, seed,
+                                None if weight is None else weight[idx])
             labels[idx] = lab + len(centers)
             centers += list(cen)
             facets += [f] * k_f
         centers, num_properties = np.asarray(centers), len(centers)
     else:
-        labels, centers = _cluster(emb, num_properties, method, n_init, seed)
+        labels, centers = _cluster(emb, num_properties, method, n_init, seed, weight)
         facets = None
     t2 = time.perf_counter()
     sizes = np.bincount(labels[inverse], minlength=num_properties)
@@ -365,6 +373,7 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
     vectors[owner, text_cluster] = 1.0
     info = {'embedding_model': model_name(model), 'num_properties': num_properties,
             'seed': seed, 'method': method, 'n_init': n_init, 'embed_dim': emb.shape[1],
+            'weight_repeats': weight_repeats,
             'num_classes': len(names), 'num_descriptions': len(texts),
             'num_distinct_descriptions': n_distinct,
             'timing': {'embed_s': round(t1 - t0, 3), 'cluster_s': round(t2 - t1, 3)}}

@@ -6,7 +6,7 @@ norm_cfg = dict(type='BN', requires_grad=True)
 num_classes = 23  # seen categories of the default property-world (v2) data
 # Class-balanced losses: small objects cover a few % of the pixels, backgrounds the rest. Per seen
 # class, frequency ** -0.5 over the train split's pixels, normalised to a pixel-weighted mean of
-# 1: prolab_seg.experiments.class_weights(data_info('data/property_world')) for the default data
+# 1: projects.property_world.experiments.class_weights(data_info('data/property_world')) for the default data
 # (checked by tests/test_datasets.py; the demo and the benchmark compute them from the data).
 class_weight = [
     0.4707, 0.7957, 0.7561, 0.7594, 0.8805, 0.8014, 1.8348, 3.0779, 3.019, 3.1897, 1.7834, 2.9376,
