@@ -37,8 +37,8 @@ def test_concat_keeps_meta_true():
     src_b = dict(path='b.json', sha256='2' * 64)
     seen = property_space(['a', 'b', 'c'], meta=dict(num_classes=3, sources=[src_a], seed=0,
                                                      timing=dict(embed_s=1.0)))
-    new = property_space(['x'], centroids=seen.centroids, meta=dict(num_classes=1,
-                                                                   sources=[src_b, src_a]))
+    new = property_space(['x'], centroids=seen.centroids,
+                         meta=dict(num_classes=1, sources=[src_b, src_a]))
     both = seen.extend(new)
     assert both.class_names == ['a', 'b', 'c', 'x']
     assert both.meta['num_classes'] == 4 and both.meta['seed'] == 0
@@ -164,6 +164,7 @@ def test_gen_properties_names_and_assign_record_true_meta(tmp_path):
     desc, new = tmp_path / 'd.json', tmp_path / 'new.json'
     header = dict(format='prolab-seg/descriptions@1', dataset='toy', model='hand',
                   prompt_version='v')
+
     def sentences(name):  # 10 per category, as the descriptions format requires
         return [f'It is {name} coloured, variant {i}.' for i in range(10)]
 
