@@ -39,20 +39,26 @@ def dumping_config(config: Path, dump: Path, tmp_path: Path) -> str:
     return str(path)
 
 
-def hungarian_scores(dump: Path, num_clusters: int) -> tuple[float, float]:
-    """aAcc and mIoU (percent) of the dumped cluster ids, recomputed here: clusters matched
-    one-to-one to the classes (most matched pixels over the whole split), IoU per class."""
+def dumped_confusion(dump: Path, num_classes: int) -> np.ndarray:
+    """gt x prediction pixel counts over the samples ``DumpResults`` wrote to ``dump`` (gt 255
+    skipped)."""
     samples = pickle.loads(dump.read_bytes())
     pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
     gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
     keep = gt != 255
-    assert pred.min() >= 0 and pred.max() < num_clusters and gt[keep].max() < num_clusters
-    conf = np.bincount(pred[keep] * num_clusters + gt[keep],
-                       minlength=num_clusters ** 2).reshape(num_clusters, num_clusters)
+    assert pred.min() >= 0 and pred.max() < num_classes and gt[keep].max() < num_classes
+    return np.bincount(gt[keep] * num_classes + pred[keep],
+                       minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def hungarian_scores(dump: Path, num_clusters: int) -> tuple[float, float]:
+    """aAcc and mIoU (percent) of the dumped cluster ids, recomputed here: clusters matched
+    one-to-one to the classes (most matched pixels over the whole split), IoU per class."""
+    conf = dumped_confusion(dump, num_clusters).T  # cluster x class
     clusters, classes = linear_sum_assignment(conf, maximize=True)
     tp = conf[clusters, classes]
     union = conf[clusters].sum(1) + conf[:, classes].sum(0) - tp
-    return 100 * tp.sum() / keep.sum(), 100 * np.mean(tp[union > 0] / union[union > 0])
+    return 100 * tp.sum() / conf.sum(), 100 * np.mean(tp[union > 0] / union[union > 0])
 
 
 def test_equss_train_test_and_analyze_through_tools(property_world_v1_root, tmp_path):

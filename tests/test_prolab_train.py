@@ -3,7 +3,6 @@ unseen categories, clear errors, resume == uninterrupted, 2-process torchrun (gl
 from __future__ import annotations
 
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from mmseg.registry import HOOKS
 from prolab_seg import apis
 from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES
 from prolab_seg.properties import PropertySpace
+from test_equss_train import dumped_confusion
 
 REPO = Path(__file__).resolve().parents[1]
 PW = REPO / 'configs' / 'property_world'
@@ -71,13 +71,7 @@ def evaluate_with_dump(cfg, ckpt: str, dump: Path) -> dict:
 
 def dumped_iou(dump: Path, num_classes: int) -> np.ndarray:
     """Per-class IoU in percent recomputed from the dumped samples (NaN: no pixels)."""
-    samples = pickle.loads(dump.read_bytes())
-    pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
-    gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
-    keep = gt != 255
-    assert pred.min() >= 0 and pred.max() < num_classes and gt[keep].max() < num_classes
-    conf = np.bincount(gt[keep] * num_classes + pred[keep],
-                       minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    conf = dumped_confusion(dump, num_classes)
     tp = np.diag(conf)
     union = conf.sum(0) + conf.sum(1) - tp
     return np.where(union > 0, 100 * tp / np.maximum(union, 1), np.nan)
