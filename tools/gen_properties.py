@@ -234,9 +234,9 @@ def parse_args(argv=None):
             b.add_argument('--n-init', type=_positive_int, default=3, help='k-means restarts')
             b.add_argument('--facet-wise', action='store_true',
                            help='cluster each facet of facet-grouped descriptions on its own')
-            b.add_argument('--no-weight-repeats', dest='weight_repeats', action='store_false',
-                           help='a sentence repeated across categories weighs once in k-means '
-                           '(default: as often as it occurs, as ProLab)')
+            b.add_argument('--weight-repeats', action='store_true',
+                           help='a sentence repeated across categories weighs in k-means as '
+                           'often as it occurs, as in ProLab (default: once)')
         elif name == 'assign':
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
         else:

@@ -305,7 +305,7 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
                          seed: int = 0, model: ModelLike = None, *, method: str = 'kmeans',
                          n_init: int = 3, batch_size: int = 64, show_progress: bool = False,
                          meta: dict | None = None, facet_wise: bool = False,
-                         weight_repeats: bool = True) -> PropertySpace:
+                         weight_repeats: bool = False) -> PropertySpace:
     """Cluster all descriptions into ``num_properties`` properties (k-means on unit embeddings).
 
     Args:
@@ -319,8 +319,9 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         facet_wise: cluster each facet's sentences (facet-grouped descriptions) on its own, K
             split over facets by their distinct sentences, so that a property never mixes
             facets (``meta['property_facets']``; ``assign`` then keeps facets apart too).
-        weight_repeats: each distinct sentence is embedded once and weighs in k-means as often
-            as it occurs (as clustering every sentence does, ProLab); False: once.
+        weight_repeats: each distinct sentence is embedded once; True: it weighs in k-means as
+            often as it occurs (as clustering every sentence does, ProLab); False (default, the
+            setting of the reported benchmarks): once.
     Returns:
         PropertySpace with C = len(descriptions) classes. Clusters are numbered by decreasing
         size; ``meta['timing']`` has embed/cluster seconds.
