@@ -218,9 +218,9 @@ def parse_args(argv=None):
         b.add_argument('--descriptions', nargs='+', required=True, help='descriptions JSON(s)')
         b.add_argument('--out', required=True,
                        help='folder (gets property_space.{npz,json,md}) or a .npz path')
-        b.add_argument('--model', help='sentence-transformers local path or cached name, or '
-                       'hashing-<dim> (default: offline all-MiniLM-L6-v2; for assign: the '
-                       "space's model)")
+        b.add_argument('--model', help='text encoder: a local sentence-transformers folder, '
+                       'all-mpnet-base-v2, hashing-<dim> or openai:<model>[@<base_url>] '
+                       "(default: offline all-MiniLM-L6-v2; for assign: the space's model)")
         b.add_argument('--only', nargs='+', metavar='NAME', help='use only these categories')
         b.add_argument('--exclude', nargs='+', metavar='NAME', help='leave these categories out')
         b.add_argument('--batch-size', type=_positive_int, default=64)

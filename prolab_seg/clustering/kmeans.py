@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prolab_seg.properties.embedding import l2_normalize as l2_normalise
+from prolab_seg.properties.embedding import l2_normalize
 
 
 def spherical_kmeans(x: np.ndarray, k: int, weights: np.ndarray | None = None,
@@ -27,7 +27,7 @@ def spherical_kmeans(x: np.ndarray, k: int, weights: np.ndarray | None = None,
         labels (G x N int64, or N) and centroids (G x k x D float32, or k x D).
     """
     single = np.ndim(x) == 2
-    x = l2_normalise(x[None] if single else x)
+    x = l2_normalize(x[None] if single else x)
     g, n, _ = x.shape
     w = np.ones((g, n), np.float32) if weights is None else np.asarray(
         weights, np.float32).reshape(g, n)
@@ -53,5 +53,5 @@ def spherical_kmeans(x: np.ndarray, k: int, weights: np.ndarray | None = None,
         onehot = (labels[..., None] == np.arange(k)) * w[..., None]  # G x N x k
         sums = np.einsum('gnk,gnd->gkd', onehot, x)
         empty = onehot.sum(1) == 0  # G x k
-        centroids = np.where(empty[..., None], centroids, l2_normalise(sums))
+        centroids = np.where(empty[..., None], centroids, l2_normalize(sums))
     return (labels[0], centroids[0]) if single else (labels, centroids)

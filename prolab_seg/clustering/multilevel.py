@@ -30,7 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .kmeans import l2_normalise, spherical_kmeans
+from prolab_seg.properties.embedding import l2_normalize
+
+from .kmeans import spherical_kmeans
 
 LEVELS = ('dataset', 'category', 'image')
 
@@ -88,7 +90,7 @@ def foreground_levels(patches: np.ndarray, grid: tuple[int, int], num_categories
         3 x N x M bool foreground per level (order :data:`LEVELS`) and N int64 categories.
     """
     n, m, d = patches.shape
-    patches = l2_normalise(patches)
+    patches = l2_normalize(patches)
     # dataset level, oriented by the border prior: background owns most border patches
     labels, _ = spherical_kmeans(patches.reshape(1, n * m, d), 2, n_iter=n_iter, seed=seed)
     border = np.broadcast_to(border_mask(*grid).reshape(1, m), (n, m)).reshape(1, n * m)
@@ -119,7 +121,7 @@ def region_clusters(patches: np.ndarray, masks: np.ndarray, k: int, seed: int = 
         k: clusters over the dataset (at most the number of non-empty regions).
     """
     present = masks.any(1)
-    desc = np.einsum('nm,nmd->nd', masks.astype(np.float32), l2_normalise(patches))
+    desc = np.einsum('nm,nmd->nd', masks.astype(np.float32), l2_normalize(patches))
     k = min(k, int(present.sum()))
     if k == 0:
         return np.full(len(masks), -1, np.int64)
