@@ -12,8 +12,10 @@ Pairs (shipped configs, batch / crop / K as in the issue):
 * ``upernet_cityscapes`` -- UPerNet Swin-T, Cityscapes, batch 4, 512x1024, K=32.
 
 Variants of each pair: ``ce`` (the baseline config), ``prolab_label`` (the ProLab config as
-shipped, ``loss_resolution='label'``) and ``prolab_feature`` (the ProLab config with
-``loss_resolution='feature'`` on both heads). The ProLab configs read a synthetic property space
+shipped, ``loss_resolution='label'``), ``prolab_chunked`` (the same loss computed in chunks of
+``--chunk-rows`` label rows, recomputed in backward: ``PropertyHead(loss_chunk_rows=...)`` on
+both heads) and ``prolab_feature`` (the ProLab config with ``loss_resolution='feature'`` on
+both heads). The ProLab configs read a synthetic property space
 (the dataset's class names, random multi-hot C x K vectors, random unit K x 384 centroids,
 seed 0) written to a temp dir. Models are built from the configs (random init, SyncBN reverted
 to BN as in a single-process mmengine run); the optimizer is the config's ``optim_wrapper``
@@ -21,11 +23,11 @@ to BN as in a single-process mmengine run); the optimizer is the config's ``opti
 
 Every variant sees the same synthetic batch (fixed seed; blocky labels with some 255 pixels)
 through ``model.train_step``; inference is ``model.test_step`` on one image (eval, no_grad).
-Variants are interleaved (rep 0: ce, prolab_label, prolab_feature; rep 1: ...), warm-up reps
-are discarded and the median seconds are reported. On CUDA timings are bracketed by
-``torch.cuda.synchronize()``. Peak memory (CUDA only) is that of one variant as if it ran
-alone: the bytes of its parameters, buffers and optimizer state plus the largest growth of
-``max_memory_allocated()`` over ``memory_allocated()`` during one of its train steps (the
+Variants are interleaved (rep 0: ce, prolab_label, prolab_chunked, prolab_feature; rep 1:
+...), warm-up reps are discarded and the median seconds are reported. On CUDA timings are
+bracketed by ``torch.cuda.synchronize()``. Peak memory (CUDA only) is that of one variant as if
+it ran alone: the bytes of its parameters, buffers and optimizer state plus the largest growth
+of ``max_memory_allocated()`` over ``memory_allocated()`` during one of its train steps (the
 other variants' models stay resident, so the raw allocator peak is reported beside it in the
 JSON as ``peak_gib_raw``).
 
@@ -81,7 +83,7 @@ PAIRS = dict(
                         'configs/prolab/prolab_upernet_swin-t_8xb2-80k_cityscapes-512x1024.py',
                         4, (512, 1024), 32),
 )
-VARIANTS = ('ce', 'prolab_label', 'prolab_feature')
+VARIANTS = ('ce', 'prolab_label', 'prolab_chunked', 'prolab_feature')
 EMBED_DIM = 384
 GIB = 2 ** 30
 
@@ -115,13 +117,14 @@ def shrink_options(backbone: str, prolab: bool, crop) -> dict:
 
 
 def variant_options(name, space, args, crop) -> list[tuple[str, str, dict]]:
-    """(variant, config path, cfg options) for the three variants of pair ``name``."""
+    """(variant, config path, cfg options) for the variants of pair ``name``."""
     base, prolab, *_ = PAIRS[name]
-    space_opts = {'model.decode_head.property_space': space,
-                  'model.auxiliary_head.property_space': space}
-    feature = {'model.decode_head.loss_resolution': 'feature',
-               'model.auxiliary_head.loss_resolution': 'feature'}
+    heads = ('model.decode_head.', 'model.auxiliary_head.')
+    space_opts = {h + 'label_space': space for h in heads}
+    chunked = {h + 'loss_chunk_rows': args.chunk_rows for h in heads}
+    feature = {h + 'loss_resolution': 'feature' for h in heads}
     out = [('ce', base, {}), ('prolab_label', prolab, dict(space_opts)),
+           ('prolab_chunked', prolab, dict(space_opts, **chunked)),
            ('prolab_feature', prolab, dict(space_opts, **feature))]
     if args.small:
         backbone = 'SwinTransformer' if 'swin' in base else 'ResNetV1c'
@@ -205,7 +208,7 @@ def time_variants(models, batch, args, cuda) -> dict:
 
 
 def run_pair(name, args, tmp) -> dict:
-    """Build the three variants of pair ``name`` and time them; returns the pair's numbers."""
+    """Build the variants of pair ``name`` and time them; returns the pair's numbers."""
     base, _, batch, crop, k = PAIRS[name]
     if args.small:
         batch, crop = 2, (64, 128 if crop[1] > crop[0] else 64)
@@ -275,6 +278,8 @@ def main(argv=None):
                    '--small 2)')
     p.add_argument('--infer-reps', type=int, help='timed inferences per variant (default 20; '
                    '--small 2)')
+    p.add_argument('--chunk-rows', type=int, default=64,
+                   help='label rows per chunk of the prolab_chunked variant (default 64)')
     p.add_argument('--json', help='write the numbers to this file')
     args = p.parse_args(argv)
     if args.device is None:

@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = ('upernet_ade20k', 'deeplab_ade20k', 'upernet_cityscapes')
-VARIANTS = ('ce', 'prolab_label', 'prolab_feature')
+VARIANTS = ('ce', 'prolab_label', 'prolab_chunked', 'prolab_feature')
 
 
 def test_bench_gpu_cost_small(tmp_path):
@@ -39,6 +39,9 @@ def test_bench_gpu_cost_small(tmp_path):
         assert opts['model.auxiliary_head.loss_resolution'] == 'feature'
         assert 'model.decode_head.loss_resolution' not in pair['variants']['prolab_label'][
             'cfg_options']
+        opts = pair['variants']['prolab_chunked']['cfg_options']
+        assert opts['model.decode_head.loss_chunk_rows'] == 64
+        assert opts['model.auxiliary_head.loss_chunk_rows'] == 64
     assert pair['crop'] == [64, 128] and pair['num_properties'] == 32
     table = proc.stdout
     assert table.count('| variant | train s/iter | ratio to ce | infer s/img | ratio | peak GiB |'

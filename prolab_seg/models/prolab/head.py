@@ -87,6 +87,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
 
+from .chunked import label_resolution_cosine
 from .loss import LabelTargets, PropertyLoss
 
 
@@ -201,6 +202,9 @@ class PropertyHead(BaseModule):
             category at feature resolution, upsampled to the labels (cheaper; always used for
             spaces without activation, whose E-d maps are too costly at label resolution).
         seen_calibration: subtracted from the trained categories' scores at inference.
+        loss_chunk_rows: with ``loss_resolution='label'``, compute the label-resolution cosines
+            this many label rows at a time, recomputed in backward (same loss and gradients,
+            no K x H x W maps stored; :mod:`.chunked`). None: all at once (today's path).
         property_space, test_property_space: deprecated names of ``label_space`` /
             ``test_label_space``.
     """
@@ -219,6 +223,7 @@ class PropertyHead(BaseModule):
                  check_labels: bool = True,
                  loss_resolution: str = 'label',
                  seen_calibration: float = 0.0,
+                 loss_chunk_rows: Optional[int] = None,
                  property_space: Any = None,
                  test_property_space: Any = None,
                  init_cfg=None):
@@ -250,6 +255,11 @@ class PropertyHead(BaseModule):
                              f'got {loss_resolution!r}')
         if activation == 'none':
             loss_resolution = 'feature'  # see loss_by_feat
+        if loss_chunk_rows is not None and (loss_chunk_rows < 1 or loss_resolution != 'label'):
+            raise ValueError('loss_chunk_rows must be a positive number of label rows, with '
+                             f"loss_resolution='label' and a sigmoid activation (got "
+                             f'{loss_chunk_rows}, {loss_resolution!r}, {activation!r})')
+        self.loss_chunk_rows = loss_chunk_rows
         self.loss_resolution = loss_resolution
         self.activation = activation
         self.temperature = float(temperature)
@@ -279,6 +289,9 @@ class PropertyHead(BaseModule):
                     f'PropertyHead: loss_decode {type(loss_fn).__name__} is not a property loss '
                     '(it would get K property activations against C-class labels); use '
                     'CosineSimilarityLoss or a subclass of prolab_seg.models.prolab.PropertyLoss')
+        if loss_chunk_rows is not None and any(fn.needs_dense_activations for fn in self.losses):
+            raise ValueError('loss_chunk_rows: a loss needs the dense activations (e.g. '
+                             'bce_weight > 0); leave loss_chunk_rows unset')
         if train_space.centroids is not None:
             self.head.conv_seg = CentroidConv2d(
                 self.head.conv_seg.in_channels, torch.from_numpy(train_space.centroids),
@@ -380,6 +393,13 @@ class PropertyHead(BaseModule):
                          align_corners=self.align_corners) if dense else act_lr
             targets = LabelTargets(label, vectors, self.ignore_index, cos=cos)
             scores = cos
+        elif self.loss_chunk_rows:
+            cos, best = label_resolution_cosine(
+                seg_logits, label, vectors, self.temperature, self.align_corners,
+                self.ignore_index, self.loss_chunk_rows)
+            act = self.activate(seg_logits)
+            targets = LabelTargets(label, vectors, self.ignore_index, label_cos=cos)
+            scores = None
         else:
             logits = resize(seg_logits, size=size, mode='bilinear',
                             align_corners=self.align_corners)
@@ -395,7 +415,12 @@ class PropertyHead(BaseModule):
             name = loss_fn.loss_name
             out[name] = out[name] + value if name in out else value
         with torch.no_grad():
-            out['acc_seg'] = accuracy(scores.detach(), label, ignore_index=self.ignore_index)
+            if scores is None:  # chunked: the best category per pixel, as accuracy's top-1
+                valid = label != self.ignore_index
+                out['acc_seg'] = (best == label)[valid].float().sum(0, keepdim=True).mul_(
+                    100.0 / valid.sum())
+            else:
+                out['acc_seg'] = accuracy(scores.detach(), label, ignore_index=self.ignore_index)
         return out
 
     # ------------------------------------------------------------ inference

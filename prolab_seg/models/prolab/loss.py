@@ -12,6 +12,18 @@ from torch import Tensor
 from mmseg.registry import MODELS
 
 
+def label_cosine(pred: Tensor, idx: Tensor, vectors: Tensor, dots: Optional[Tensor] = None,
+                 eps: float = 1e-8) -> Tensor:
+    """``cos(pred, v_idx)`` per pixel without materialising the targets: ``pred`` N x K x H x W,
+    ``idx`` N x H x W category indices, ``vectors`` C x K -> N x H x W. ``dots``: the
+    N x C x H x W ``<pred, v_c>`` if already computed (else one K -> C 1x1 conv)."""
+    if dots is None:
+        dots = F.conv2d(pred, vectors[:, :, None, None])
+    dot = dots.gather(1, idx.unsqueeze(1)).squeeze(1)
+    pred_norm = pred.pow(2).sum(dim=1).clamp_min(eps * eps).sqrt()
+    return dot / (pred_norm * vectors.norm(dim=1)[idx]).clamp_min(eps)
+
+
 @dataclass
 class LabelTargets:
     """What a ``PropertyHead`` gives its losses beside the activations ``pred`` (N x K x H x W).
@@ -23,6 +35,8 @@ class LabelTargets:
         dots: optional N x C x H x W ``<pred, v_c>`` for every category (label resolution).
         cos: optional N x C x H x W ``cos(pred, v_c)`` (feature resolution, upsampled).
         logits: optional N x K x H x W pre-sigmoid logits / T (numerically stable BCE).
+        label_cos: optional N x H x W cosine of each pixel to its own category (the head's
+            chunked label-resolution path; ``pred`` is then at feature resolution).
     """
 
     label: Tensor
@@ -31,6 +45,7 @@ class LabelTargets:
     dots: Optional[Tensor] = None
     cos: Optional[Tensor] = None
     logits: Optional[Tensor] = None
+    label_cos: Optional[Tensor] = None
 
 
 class PropertyLoss(nn.Module):
@@ -128,15 +143,12 @@ class CosineSimilarityLoss(PropertyLoss):
         if valid_mask is not None:
             valid = valid & valid_mask
         idx = torch.where(valid, label, torch.zeros_like(label))
-        if targets.cos is not None:  # the head computed cos(pred, v_c) for every class
+        if targets.label_cos is not None:  # the head computed each pixel's own cosine
+            cos = targets.label_cos
+        elif targets.cos is not None:  # the head computed cos(pred, v_c) for every class
             cos = targets.cos.gather(1, idx.unsqueeze(1)).squeeze(1)
         else:
-            dots = targets.dots
-            if dots is None:
-                dots = F.conv2d(pred, vectors[:, :, None, None])
-            dot = dots.gather(1, idx.unsqueeze(1)).squeeze(1)
-            pred_norm = pred.pow(2).sum(dim=1).clamp_min(self.eps * self.eps).sqrt()
-            cos = dot / (pred_norm * vectors.norm(dim=1)[idx]).clamp_min(self.eps)
+            cos = label_cosine(pred, idx, vectors, targets.dots, self.eps)
         target = None
         if self.bce_weight > 0:
             target = vectors[idx].permute(0, 3, 1, 2)
