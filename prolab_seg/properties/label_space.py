@@ -122,7 +122,7 @@ class LabelSpace:
         if missing:
             raise KeyError(f'categories not in label space {self.source}: {missing[:10]}')
         rows = np.array([self.class_names.index(n) for n in names], np.int64)
-        return self._take(rows, self._meta_for(len(rows)))
+        return self._take(rows, self.meta_for(len(rows)))
 
     def select(self, names: Union[str, Sequence[str]], trained: Sequence[str]) -> 'LabelSpace':
         """:meth:`subset` of ``names``, or with ``'new'`` of the categories not in ``trained``."""
@@ -174,7 +174,7 @@ class LabelSpace:
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
             raise ValueError(f'cannot concatenate: categories already present: {dups[:10]}')
-        meta = first._meta_for(len(names))
+        meta = first.meta_for(len(names))
         sources = [src for s in spaces for src in s.meta.get('sources', [])]
         if sources:
             meta['sources'] = [json.loads(k) for k in dict.fromkeys(
@@ -184,7 +184,9 @@ class LabelSpace:
             meta['assigned'] = list(first.meta.get('assigned', [])) + later
         return first._concat(spaces, meta, '+'.join(s.source for s in spaces))
 
-    def _meta_for(self, num_classes: int) -> dict:
+    def meta_for(self, num_classes: int) -> dict:
+        """This space's ``meta`` for a derived space of ``num_classes`` categories (without the
+        keys that describe one file's content)."""
         meta = {k: v for k, v in self.meta.items() if k not in _CONTENT_KEYS}
         meta['num_classes'] = num_classes
         return meta
@@ -318,7 +320,7 @@ def build_label_space(spec: Any) -> LabelSpace:
         return spec
     if isinstance(spec, (list, tuple)):
         spaces = [build_label_space(s) for s in spec]
-        return type(spaces[0]).concat(spaces) if spaces else LabelSpace.concat(spaces)
+        return LabelSpace.concat(spaces)
     if isinstance(spec, (str, bytes, os.PathLike)):
         return load_label_space(os.fsdecode(spec))
     if isinstance(spec, dict):

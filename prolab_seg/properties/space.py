@@ -424,7 +424,7 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
     text_cluster = sim.argmax(1)
     vectors = np.zeros((len(names), space.num_properties), np.float32)
     vectors[owner, text_cluster] = 1.0
-    inherited = {k: v for k, v in space._meta_for(len(names)).items()
+    inherited = {k: v for k, v in space.meta_for(len(names)).items()
                  if k not in ('sources', 'assigned')}
     return PropertySpace(names, vectors, space.centroids, {**inherited, **(meta or {})}, texts,
                          owner, text_cluster, sim.max(1))
