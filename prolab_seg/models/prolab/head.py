@@ -267,8 +267,6 @@ class PropertyHead(BaseModule):
         self.ignore_index = ignore_index
         self.check_labels = bool(check_labels)
         self.train_space = train_space
-        self.embed_dim = train_space.embed_dim
-        self.num_properties = train_space.num_properties
 
         head = copy.deepcopy(dict(head))
         if head.get('sampler') is not None:
@@ -300,12 +298,43 @@ class PropertyHead(BaseModule):
 
         self.register_buffer('train_vectors', torch.from_numpy(train_space.vectors.copy()),
                              persistent=False)
-        self.train_class_names = list(train_space.class_names)
-        self.train_source = train_space.source
         self.register_buffer('test_vectors', torch.empty(0), persistent=False)
         self.register_buffer('score_offsets', torch.empty(0), persistent=False)
         self._with_activations = False
         self.set_categories(test_space)
+
+    @property
+    def embed_dim(self) -> int:
+        """E: channels of the wrapped head's classifier."""
+        return self.train_space.embed_dim
+
+    @property
+    def num_properties(self) -> int:
+        """K."""
+        return self.train_space.num_properties
+
+    @property
+    def train_class_names(self) -> List[str]:
+        return self.train_space.class_names
+
+    @property
+    def train_source(self) -> str:
+        return self.train_space.source
+
+    @property
+    def test_class_names(self) -> List[str]:
+        return self.test_space.class_names
+
+    @property
+    def test_source(self) -> str:
+        return self.test_space.source
+
+    @property
+    def num_classes(self) -> int:
+        """C of the inference space (the segmentor's output channels)."""
+        return self.test_space.num_classes
+
+    out_channels = num_classes
 
     @property
     def losses(self) -> List[PropertyLoss]:
@@ -329,10 +358,6 @@ class PropertyHead(BaseModule):
             [-self.seen_calibration if c in trained else 0.0 for c in space.class_names],
             device=dev).view(1, -1, 1, 1)
         self.test_space = space
-        self.test_class_names = list(space.class_names)
-        self.test_source = space.source
-        self.num_classes = space.num_classes
-        self.out_channels = space.num_classes
         # mmseg thresholds sigmoid(scores) when there is one output channel: with a threshold
         # of 1 no pixel passes, so every pixel gets index 0, the space's only category.
         self.threshold = 1.0 if space.num_classes == 1 else None
