@@ -219,7 +219,11 @@ class LabelSpace:
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> 'LabelSpace':
         """Read a file written by :meth:`save`."""
-        arrays = read_arrays(path)
+        return cls.from_arrays(read_arrays(path), str(path))
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], path: str) -> 'LabelSpace':
+        """The space held by the arrays of the saved file ``path`` (validated)."""
         meta = json.loads(str(arrays['meta'][()])) if 'meta' in arrays else {}
         try:
             return cls(arrays['class_names'].tolist(), arrays['vectors'],
@@ -303,10 +307,11 @@ def load_label_space(path: Union[str, os.PathLike]) -> LabelSpace:
         hint = (' Build it first with tools/gen_properties.py build (property-world: see '
                 'configs/property_world/README.md).') if path.endswith('.npz') else ''
         raise FileNotFoundError(f'label space file not found: {path}.{hint}')
-    fmt = file_format(read_arrays(path))
+    arrays = read_arrays(path)
+    fmt = file_format(arrays)
     for kind in LABEL_SPACES.module_dict.values():
         if kind.FORMAT and kind.FORMAT == fmt:
-            return kind.load(path)
+            return kind.from_arrays(arrays, path)
     known = sorted(k.FORMAT for k in LABEL_SPACES.module_dict.values())
     raise ValueError(f'{path}: unknown label-space format {fmt!r}; known: {known}')
 

@@ -209,7 +209,23 @@ class PropertySpace(LabelSpace):
                 ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
         """
         path = _artifact_path(path)
-        arrays = read_arrays(path)
+        space = cls.from_arrays(read_arrays(path), str(path))
+        if classes is not None and list(classes) != space.class_names:
+            missing = [c for c in classes if c not in space.class_names]
+            extra = [c for c in space.class_names if c not in classes]
+            raise ValueError(f'{path}: class list mismatch: missing {missing}, unexpected '
+                             f'{extra}' + ('' if missing or extra else ', order differs'))
+        for src in space.meta.get('sources', []) if check_sources else []:
+            if not Path(src['path']).is_file():
+                raise ValueError(f'{path}: descriptions file {src["path"]} not found')
+            if sha256_file(src['path']) != src['sha256']:
+                raise ValueError(f'{path}: {src["path"]} changed since the space was built '
+                                 f'(sha256 {src["sha256"][:12]}...); rebuild the space')
+        return space
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], path: str) -> 'PropertySpace':
+        """The space held by the arrays of ``path``: shapes, format and content hash checked."""
         required = {'class_names', 'vectors', 'centroids', 'texts', 'text_class',
                     'text_cluster', 'text_score', 'meta'}
         if required - arrays.keys():
@@ -228,17 +244,6 @@ class PropertySpace(LabelSpace):
         if meta.get('num_properties') not in (None, space.num_properties):
             raise ValueError(f'{path}: meta num_properties {meta["num_properties"]} != '
                              f'{space.num_properties} centroids')
-        if classes is not None and list(classes) != space.class_names:
-            missing = [c for c in classes if c not in space.class_names]
-            extra = [c for c in space.class_names if c not in classes]
-            raise ValueError(f'{path}: class list mismatch: missing {missing}, unexpected '
-                             f'{extra}' + ('' if missing or extra else ', order differs'))
-        for src in meta.get('sources', []) if check_sources else []:
-            if not Path(src['path']).is_file():
-                raise ValueError(f'{path}: descriptions file {src["path"]} not found')
-            if sha256_file(src['path']) != src['sha256']:
-                raise ValueError(f'{path}: {src["path"]} changed since the space was built '
-                                 f'(sha256 {src["sha256"][:12]}...); rebuild the space')
         return space
 
 
