@@ -158,6 +158,22 @@ def test_head_target_construction_and_loss():
     assert head.head.conv_seg.centroids.grad is None  # fixed, not trained
 
 
+def test_head_loss_runs_in_fp32_for_half_and_autocast_inputs():
+    """Under AMP the head's logits arrive in half precision inside autocast: the loss must be
+    the fp32 one (fp16 sums over 2 x 300 x 300 labelled pixels overflow: NaN / 0 before)."""
+    head = build_head(temperature=0.04)
+    torch.manual_seed(0)
+    logits = torch.randn(2, K, 75, 75)
+    label = torch.randint(0, C, (2, 300, 300))
+    ref = head.loss_by_feat(logits, samples(label))
+    half = head.loss_by_feat(logits.half(), samples(label))
+    assert half['loss_cos'].dtype == torch.float32
+    assert half['loss_cos'].item() == pytest.approx(ref['loss_cos'].item(), rel=1e-3)
+    with torch.autocast('cpu', dtype=torch.bfloat16):  # autocast is switched off inside
+        auto = head.loss_by_feat(logits, samples(label))
+    assert auto['loss_cos'].item() == pytest.approx(ref['loss_cos'].item(), rel=1e-6)
+
+
 def test_head_rejects_out_of_range_labels_and_bad_config():
     head = build_head()
     label = torch.zeros(1, 4, 4, dtype=torch.long)

@@ -400,6 +400,13 @@ class PropertyHead(BaseModule):
                 "dataset's classes / metainfo / reduce_zero_label against the space.")
 
     def loss_by_feat(self, seg_logits: Tensor, batch_data_samples) -> dict:
+        """Losses in fp32 with autocast off, whatever the forward ran in (as mmcv's
+        ``force_fp32`` kept ProLab's losses): under fp16 AMP, sums over more than 65504 labelled
+        pixels (one 512 x 512 crop has 262144) overflow to inf and the loss turns 0 or NaN."""
+        with torch.autocast(device_type=seg_logits.device.type, enabled=False):
+            return self._loss_by_feat_fp32(seg_logits.float(), batch_data_samples)
+
+    def _loss_by_feat_fp32(self, seg_logits: Tensor, batch_data_samples) -> dict:
         seg_label = self.head._stack_batch_gt(batch_data_samples)
         label = seg_label.squeeze(1).long()
         if self.check_labels:
