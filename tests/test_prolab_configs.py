@@ -1,5 +1,6 @@
 """Every shipped ProLab / baseline config parses and builds; real-dataset pairs train one
-iteration (shrunk) on the tiny fake copies of the real layouts (tests/conftest.py)."""
+iteration (shrunk) on the tiny fake copies of the real layouts (tests/conftest.py). The
+configs/prolab_official family sets the official ProLab recipe values (checked one by one)."""
 from __future__ import annotations
 
 import copy
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -18,6 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 REAL = sorted((REPO / 'configs' / 'baseline').glob('*.py')) + sorted(
     (REPO / 'configs' / 'prolab').glob('*.py'))
 PW = sorted((REPO / 'configs' / 'property_world').glob('*.py'))
+OFFICIAL = sorted((REPO / 'configs' / 'prolab_official').glob('*.py'))
 DATASETS_OF = ('ade20k', 'coco_stuff164k', 'pascal_context59', 'cityscapes', 'bdd100k')
 
 init_default_scope('mmseg')
@@ -53,7 +56,13 @@ def shrink(cfg, space=None):
     cfg = copy.deepcopy(cfg)
     m = cfg.model
     dec, aux = inner(m.decode_head), inner(m.auxiliary_head)
-    if m.backbone.type == 'SwinTransformer':
+    m.pretrained = None  # the official family names a DeiT-B checkpoint the user provides
+    if m.backbone.type == 'VisionTransformer':  # all 12 layers (their lr groups are checked)
+        m.backbone.update(img_size=(32, 32), patch_size=8, embed_dims=16, num_heads=2)
+        m.neck.update(in_channels=[16] * 4, out_channels=16)
+        dec.update(in_channels=[16] * 4, channels=16)
+        aux.update(in_channels=16, channels=8)
+    elif m.backbone.type == 'SwinTransformer':
         m.backbone.update(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 2, 2, 4])
         dec.update(in_channels=[16, 32, 64, 128], channels=16)
         aux.update(in_channels=64, channels=8)
@@ -171,6 +180,10 @@ def _one_iteration(path, fake_dataset_root, tmp_path):
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 1
     cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    if cfg.optim_wrapper.type == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        # mmengine's AmpOptimWrapper refuses CPUs (asserted in test_official_amp_needs_a_gpu)
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale')
     runner = Runner.from_cfg(cfg)
     runner.train()
     logs = runner.message_hub.log_scalars
@@ -179,7 +192,8 @@ def _one_iteration(path, fake_dataset_root, tmp_path):
     assert 'val/mIoU' in logs or 'val/aAcc' in logs
 
 
-FAST = [p for p in REAL if p.name.startswith('prolab_upernet') and 'ade20k' in p.name]
+FAST = [p for p in REAL if p.name.startswith('prolab_upernet') and 'ade20k' in p.name] + [
+    p for p in OFFICIAL if 'ade20k' in p.name]
 
 
 @pytest.mark.parametrize('path', FAST, ids=lambda p: p.stem)
@@ -188,13 +202,14 @@ def test_real_config_one_iteration_fast(path, fake_dataset_root, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', [p for p in REAL if p not in FAST], ids=lambda p: p.stem)
+@pytest.mark.parametrize('path', [p for p in REAL + OFFICIAL if p not in FAST],
+                         ids=lambda p: p.stem)
 def test_real_config_one_iteration(path, fake_dataset_root, tmp_path):
     _one_iteration(path, fake_dataset_root, tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', REAL, ids=lambda p: p.stem)
+@pytest.mark.parametrize('path', REAL + OFFICIAL, ids=lambda p: p.stem)
 def test_real_config_builds_full_size(path, tmp_path):
     cfg = Config.fromfile(str(path))
     if is_prolab(cfg):
@@ -220,3 +235,121 @@ def test_descriptions_match_dataset_classes():
         checked += 1
     if not checked:
         pytest.skip('no descriptions yet')
+
+
+# ---------------------------------------------------------------- the official ProLab recipe
+# Values read from lambert-x/ProLab's released configs (README "ProLab's recipe: our configs vs
+# the official ones"): crop, images per GPU (x 8 GPUs), sliding-window stride, training
+# resize scale, fp16, temperature, normalised embeddings.
+OFFICIAL_RECIPE = dict(
+    ade20k=((512, 512), 2, (341, 341), (2048, 512), True, 0.04, False),
+    coco_stuff164k=((512, 512), 2, (341, 341), (2048, 512), True, 0.01, True),
+    pascal_context59=((512, 512), 2, (341, 341), (2048, 512), False, 0.04, False),
+    cityscapes=((768, 768), 1, (512, 512), (2048, 1024), False, 0.04, False),
+    bdd100k=((768, 768), 1, (512, 512), (2048, 1024), False, 0.04, False),
+)
+
+
+def test_official_configs_exist():
+    assert sorted(dataset_of(p) for p in OFFICIAL) == sorted(OFFICIAL_RECIPE)
+
+
+def transform(pipeline, kind):
+    return next(t for t in pipeline if t.type == kind)
+
+
+@pytest.mark.parametrize('path', OFFICIAL, ids=lambda p: p.stem)
+def test_official_config_sets_the_recipe(path, tmp_path):
+    crop, batch, stride, scale, fp16, temperature, normalized = OFFICIAL_RECIPE[dataset_of(path)]
+    cfg = Config.fromfile(str(path))
+    m = cfg.model
+    # model: DeiT-B/16 + multi-level neck standing in for ViT-Adapter-B, UPerNet 512 + FCN 256
+    assert m.backbone.type == 'VisionTransformer'
+    assert (m.backbone.embed_dims, m.backbone.num_layers, m.backbone.patch_size) == (768, 12, 16)
+    assert m.backbone.drop_path_rate == 0.3 and tuple(m.backbone.img_size) == crop
+    assert m.neck.type == 'MultiLevelNeck'
+    assert (m.decode_head.head.type, m.decode_head.head.channels) == ('UPerHead', 512)
+    assert (m.auxiliary_head.head.type, m.auxiliary_head.head.channels) == ('FCNHead', 256)
+    assert m.auxiliary_head.head.in_index == 2
+    for head in (m.decode_head, m.auxiliary_head):
+        assert head.type == 'PropertyHead'
+        assert head.loss_decode == dict(type='CosineSimilarityLoss', loss_weight=1.0)
+        assert head.temperature == temperature
+        assert head.normalize_embedding is normalized
+        assert head.label_space.endswith(f'property_spaces/{dataset_of(path)}/property_space.npz')
+    assert any(h.type == 'PropertySpaceCheckHook' for h in cfg.custom_hooks)
+    # data: crops, images per GPU, training resize, sliding-window test on multiples of 32
+    assert tuple(cfg.data_preprocessor.size) == crop and tuple(m.data_preprocessor.size) == crop
+    assert cfg.train_dataloader.batch_size == batch
+    train = cfg.train_dataloader.dataset.pipeline
+    assert tuple(transform(train, 'RandomCrop').crop_size) == crop
+    resize = transform(train, 'RandomResize')
+    assert (tuple(resize.scale), tuple(resize.ratio_range)) == (scale, (0.5, 2.0))
+    assert (m.test_cfg.mode, tuple(m.test_cfg.crop_size), tuple(m.test_cfg.stride)) == (
+        'slide', crop, stride)
+    for key in ('val_dataloader', 'test_dataloader'):
+        kinds = [t.type for t in cfg[key].dataset.pipeline]
+        assert kinds.index('ResizeToMultiple') == kinds.index('Resize') + 1
+        assert transform(cfg[key].dataset.pipeline, 'ResizeToMultiple').size_divisor == 32
+        assert tuple(transform(cfg[key].dataset.pipeline, 'Resize').scale) == scale
+    # schedule: AdamW 6e-5 / 0.01, 1500 warm-up iterations, poly to 0 at 160k; fp16 as official
+    assert cfg.train_cfg.max_iters == 160000
+    assert [(s.type, s.begin, s.end) for s in cfg.param_scheduler] == [
+        ('LinearLR', 0, 1500), ('PolyLR', 1500, 160000)]
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 6e-5, 0.01)
+    if fp16:
+        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+        assert cfg.optim_wrapper.loss_scale == dict(init_scale=512)
+    else:
+        assert cfg.optim_wrapper.type == 'OptimWrapper'
+    classes = dataset_classes(cfg)
+    model = MODELS.build(shrink(cfg, synthetic_space(classes, tmp_path / 'space.npz')).model)
+    assert model.num_classes == len(classes)
+
+
+def official_lr_groups(name: str, param, num_layers: int = 12, rate: float = 0.95):
+    """(lr scale, weight decay on?) of a parameter by the rule of ProLab's layer-decay
+    constructor: layer id 0 for embeddings, i + 1 for block i, L - 1 for the rest (L = 14);
+    no decay for biases and 1-d parameters."""
+    if name in ('backbone.cls_token', 'backbone.pos_embed') or name.startswith(
+            'backbone.patch_embed'):
+        layer = 0
+    elif name.startswith('backbone.layers.'):
+        layer = int(name.split('.')[2]) + 1
+    else:
+        layer = num_layers + 1
+    return rate**(num_layers + 1 - layer), not (param.ndim == 1 or name.endswith('.bias'))
+
+
+def test_official_layer_decay_groups_match_prolab_rule(tmp_path):
+    """Every parameter's lr and weight decay equal those of ProLab's layer-decay rule (mmseg's
+    own LayerDecayOptimizerConstructor refuses VisionTransformer, so they are custom_keys)."""
+    from mmengine.optim import build_optim_wrapper
+    path = next(p for p in OFFICIAL if 'cityscapes' in p.name)
+    cfg = Config.fromfile(str(path))
+    space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz')
+    model = MODELS.build(shrink(cfg, space).model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    by_param = {id(p): g for g in wrapper.optimizer.param_groups for p in g['params']}
+    names = dict(model.named_parameters())
+    assert len(by_param) == len(names)
+    assert sum(n.startswith('backbone.layers.11.') for n in names) > 0
+    for name, param in names.items():
+        scale, decay = official_lr_groups(name, param)
+        group = by_param[id(param)]
+        assert group['lr'] == pytest.approx(6e-5 * scale, rel=1e-9), name
+        assert group['weight_decay'] == (0.01 if decay else 0.0), name
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='only meaningful without a GPU')
+def test_official_amp_needs_a_gpu(tmp_path):
+    """mmengine's AmpOptimWrapper (the official fp16) refuses to build without a GPU; the CPU
+    one-iteration test therefore trains the fp16 configs in fp32."""
+    from mmengine.optim import build_optim_wrapper
+    path = next(p for p in OFFICIAL if 'ade20k' in p.name)
+    cfg = Config.fromfile(str(path))
+    model = MODELS.build(shrink(cfg, synthetic_space(
+        dataset_classes(cfg), tmp_path / 'space.npz')).model)
+    with pytest.raises(AssertionError, match='only available training on gpu'):
+        build_optim_wrapper(model, cfg.optim_wrapper)
