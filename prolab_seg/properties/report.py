@@ -106,6 +106,12 @@ def report_warnings(report: dict) -> list[str]:
     return lines
 
 
+def _some(names: Sequence[str], limit: int = 10) -> str:
+    """Up to ``limit`` of ``names``, comma-separated, and how many more."""
+    more = f' and {len(names) - limit} more' if len(names) > limit else ''
+    return ', '.join(names[:limit]) + more
+
+
 def report_lines(report: dict) -> list[str]:
     """The headline numbers of ``report``, one ``- ...`` line each."""
     single, per = report['single_category'], report['properties_per_category']
@@ -113,7 +119,7 @@ def report_lines(report: dict) -> list[str]:
              f'- properties holding a single category: {single["count"]} '
              f'({single["percent"]:.1f} %)',
              f'- properties per category: mean {per["mean"]:.2f}, min {per["min"]} '
-             f'({", ".join(per["at_min"])})',
+             f'({_some(per["at_min"])})',
              f'- descriptions naming their own category: {report["named_sentences"]["count"]} '
              f'of {report["num_descriptions"]}',
              '- categories with identical vectors: '
