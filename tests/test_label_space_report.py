@@ -111,6 +111,9 @@ def test_report_counts_on_a_hand_made_space():
     other = label_space_report(hand_space(), {c: ['It is odd.'] for c in 'abcde'},
                                {'e': ['odd']})
     assert other['named_sentences']['count'] == 1 and other['num_descriptions'] == 5
+    from prolab_seg.properties import NameEmbeddingSpace
+    with pytest.raises(ValueError, match='needs 0/1 property vectors'):
+        label_space_report(NameEmbeddingSpace(['a', 'b'], [[0.6, 0.8], [1.0, 0.0]]))
 
 
 def test_report_goes_into_the_saved_summary(tmp_path):

@@ -40,7 +40,7 @@ def label_space_report(space: LabelSpace, descriptions: Mapping[str, Sequence] |
     """Report on ``space`` (see the module docstring); JSON-serialisable.
 
     Args:
-        space: a label space with 0/1 vectors ``[C, K]``.
+        space: a label space with 0/1 vectors ``[C, K]`` (``ValueError`` otherwise).
         descriptions: ``{category: [sentence, ...]}`` checked for names; default: the space's
             own descriptions (``space.texts`` of a property space), if any.
         synonyms: ``{category: [other names]}`` for the name check.
@@ -48,6 +48,9 @@ def label_space_report(space: LabelSpace, descriptions: Mapping[str, Sequence] |
             ``space.meta['dataset']``).
         nearest: nearest categories listed per category.
     """
+    if not np.isin(space.vectors, (0.0, 1.0)).all():
+        raise ValueError(f'label space {space.source}: the report needs 0/1 property vectors '
+                         f'(a {type(space).__name__} has real-valued ones)')
     vectors = np.asarray(space.vectors) > 0
     names = space.class_names
     C, K = vectors.shape
