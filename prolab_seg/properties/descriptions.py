@@ -5,30 +5,45 @@ Format ``prolab-seg/descriptions@1``::
     {"format": "prolab-seg/descriptions@1",
      "dataset": "ade20k",                  # dataset key (see DATASETS) or any name
      "model": "who/what wrote it",         # e.g. "gpt-4o-mini" or "hand-written"
-     "prompt_version": "prolab-v1",
-     "categories": {"wall": ["sentence", ...], ...}}   # dataset class order
+     "prompt_version": "prolab-v3",
+     "categories": {"wall": ["sentence", ...], ...},   # dataset class order
+     "synonyms": {"wall": ["partition"], ...}}          # optional: other names of a category
 
 A category's sentences may instead be grouped by ProLab's facets (``FACETS``, as the
-``prolab-v2`` describe prompt answers): ``{"tiger": {"shape": [...], "color": [...], ...}}``;
-they are validated and embedded as the concatenation of the facets' lists.
-Each category has ``MIN_DESCRIPTIONS``..``MAX_DESCRIPTIONS`` distinct, non-empty sentences.
+``prolab-v2`` / ``prolab-v3-facets`` describe prompts answer):
+``{"tiger": {"shape": [...], "color": [...], ...}}``; they are validated and embedded as the
+concatenation of the facets' lists. ``synonyms`` feed the name check
+(:func:`~.class_names.sentences_naming_category`: a sentence should not name its category).
+Each category has ``MIN_DESCRIPTIONS``..``MAX_DESCRIPTIONS`` distinct, non-empty sentences
+(other bounds: ``min_count`` / ``max_count``).
+
+A plain ``{category: [sentence, ...]}`` object (ProLab's ``descriptors_<dataset>_*.json``)
+loads given its ``dataset``: its names are matched to the dataset's class names
+(:func:`~.class_names.match_class_names`; ``DescriptionSet.renamed`` lists the names that
+changed) and the result is in class order.
 Every validation error names the file, and the category / field at fault.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
+from .class_names import match_class_names
 from .files import atomic_write_text, sha256_file
 
 FORMAT = 'prolab-seg/descriptions@1'
-MIN_DESCRIPTIONS = 10
+#: Default bounds on a category's sentences (ProLab's descriptors have 8-15).
+MIN_DESCRIPTIONS = 8
 MAX_DESCRIPTIONS = 20
-#: ProLab's description facets (keys of a facet-grouped category).
-FACETS = ('shape', 'color', 'texture', 'parts', 'context')
+#: ProLab's description facets (keys of a facet-grouped category): shape and orientation,
+#: colour, texture, parts and features, context, material, variations. The first five are
+#: those of the ``prolab-v2`` prompt; files keep facets in this order.
+FACETS = ('shape', 'color', 'texture', 'parts', 'context', 'material', 'variations')
+#: ``DescriptionSet.model`` / ``prompt_version`` of a plain ``{category: [sentences]}`` file.
+UNKNOWN = 'unknown (plain file)'
 
 
 class DatasetInfo(NamedTuple):
@@ -72,13 +87,20 @@ class DescriptionSet:
     prompt_version: str
     path: str | None = None
     sha256: str | None = None
+    #: ``{category: [other names]}`` (the file's optional ``synonyms``).
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
+    #: ``{name in the file: class name}`` for the names a plain file spelt differently.
+    renamed: dict[str, str] = field(default_factory=dict)
 
     def source_meta(self) -> dict:
         """Provenance record stored in a property space's metadata."""
-        return {'path': self.path, 'sha256': self.sha256, 'dataset': self.dataset,
+        meta = {'path': self.path, 'sha256': self.sha256, 'dataset': self.dataset,
                 'model': self.model, 'prompt_version': self.prompt_version,
                 'num_categories': len(self.categories),
                 'num_descriptions': sum(len(v) for v in self.categories.values())}
+        if self.renamed:
+            meta['renamed'] = dict(self.renamed)
+        return meta
 
 
 def dataset_class_names(dataset: str) -> list[str]:
@@ -169,19 +191,32 @@ def _no_duplicate_keys(source: str):
     return hook
 
 
-def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
-                      min_count: int = MIN_DESCRIPTIONS,
-                      max_count: int = MAX_DESCRIPTIONS) -> DescriptionSet:
-    """Load and validate a descriptions file.
+def validate_synonyms(synonyms: object, categories: Sequence[str],
+                      source: str = '<dict>') -> dict[str, list[str]]:
+    """Check a ``{category: [other name, ...]}`` mapping (categories among ``categories``,
+    non-empty strings); return it with names stripped.
 
-    Args:
-        path: ``descriptions/<dataset>.json``.
-        classes: expected category names; default: the dataset's class list when the file's
-            ``dataset`` is a key of ``DATASETS``, else no check.
     Raises:
-        DescriptionsError: bad encoding / JSON / format / fields / categories, naming the file.
+        DescriptionsError: naming ``source`` and the offending category.
     """
-    path = Path(path)
+    if not isinstance(synonyms, Mapping):
+        raise DescriptionsError(f'{source}: "synonyms" must be an object '
+                                '{category: [name, ...]}')
+    unknown = [c for c in synonyms if c not in set(categories)]
+    if unknown:
+        raise DescriptionsError(f'{source}: "synonyms" of categories not in the file: {unknown}')
+    out = {}
+    for name, names in synonyms.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip()
+                                                  for n in names):
+            raise DescriptionsError(f'{source}: synonyms of {name!r} must be a list of '
+                                    f'non-empty strings, got {names!r:.60}')
+        out[name] = [n.strip() for n in names]
+    return out
+
+
+def read_json(path: Path) -> object:
+    """The JSON value in ``path``; ``DescriptionsError`` naming the file if unreadable."""
     source = str(path)
     try:
         text = path.read_bytes().decode('utf-8')
@@ -190,33 +225,103 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     except OSError as e:
         raise DescriptionsError(f'{source}: cannot read ({e.strerror})') from None
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys(source))
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys(source))
     except json.JSONDecodeError as e:
         raise DescriptionsError(f'{source}: invalid JSON ({e})') from None
+
+
+def dataset_class_matches(names: Sequence[str], dataset: str | None, source: str,
+                          classes: Sequence[str] | None = None
+                          ) -> tuple[list[str], dict[str, str]]:
+    """``names`` of a file matched to the class names of ``dataset`` (or to ``classes``,
+    with ``dataset``'s aliases) by :func:`~.class_names.match_class_names`
+    -> (class list, ``{name: class}``).
+
+    Raises:
+        DescriptionsError: naming ``source``: no ``classes`` and ``dataset`` unknown, or a name
+            that matches no class / a class twice.
+    """
+    if classes is None:
+        if dataset not in DATASETS:
+            raise DescriptionsError(f'{source}: unknown dataset {dataset!r}; known: '
+                                    f'{sorted(DATASETS)}')
+        classes = dataset_class_names(dataset)
+    try:
+        return list(classes), match_class_names(names, classes, dataset, source)
+    except ValueError as e:
+        raise DescriptionsError(str(e)) from None
+
+
+def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
+                      min_count: int = MIN_DESCRIPTIONS,
+                      max_count: int | None = MAX_DESCRIPTIONS,
+                      dataset: str | None = None) -> DescriptionSet:
+    """Load and validate a descriptions file: the documented format, or a plain
+    ``{category: [sentences]}`` object (ProLab's descriptors) when ``dataset`` is given.
+
+    Args:
+        path: ``descriptions/<dataset>.json``.
+        classes: expected category names; default: the dataset's class list when the file's
+            ``dataset`` is a key of ``DATASETS``, else no check.
+        min_count, max_count: allowed number of sentences per category (None: no maximum).
+        dataset: a key of ``DATASETS``; needed for a plain file, whose names are then matched
+            to the dataset's class names (see the module docstring). For a file of the
+            documented format it must equal the file's ``dataset``.
+    Raises:
+        DescriptionsError: bad encoding / JSON / format / fields / categories, naming the file.
+    """
+    path = Path(path)
+    source = str(path)
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DescriptionsError(f'{source}: top level must be a JSON object')
+    if 'format' not in data and dataset is not None:
+        return _load_plain(path, data, dataset, classes, min_count, max_count)
     if data.get('format') != FORMAT:
-        raise DescriptionsError(f'{source}: field "format" is {data.get("format")!r}, '
-                                f'expected {FORMAT!r}')
+        raise DescriptionsError(
+            f'{source}: field "format" is {data.get("format")!r}, expected {FORMAT!r}'
+            + ('' if 'format' in data else '; a plain {category: [sentences]} file (ProLab\'s '
+               'descriptors) loads given its dataset (--dataset)'))
     for key in ('dataset', 'model', 'prompt_version'):
         if not isinstance(data.get(key), str) or not data[key]:
             raise DescriptionsError(f'{source}: field {key!r} must be a non-empty string')
+    if dataset is not None and dataset != data['dataset']:
+        raise DescriptionsError(f'{source}: the file is for dataset {data["dataset"]!r}, '
+                                f'not {dataset!r}')
     if classes is None and data['dataset'] in DATASETS:
         classes = dataset_class_names(data['dataset'])
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
     if classes is not None:
         categories = {c: categories[c] for c in classes}
+    synonyms = validate_synonyms(data.get('synonyms', {}), list(categories), source)
     return DescriptionSet(categories=categories, dataset=data['dataset'], model=data['model'],
                           prompt_version=data['prompt_version'], path=source,
-                          sha256=sha256_file(path))
+                          sha256=sha256_file(path), synonyms=synonyms)
+
+
+def _load_plain(path: Path, data: dict, dataset: str, classes: Sequence[str] | None,
+                min_count: int, max_count: int | None) -> DescriptionSet:
+    """A plain ``{category: [sentences]}`` file of ``dataset``, names matched to its classes
+    (or to ``classes``)."""
+    source = str(path)
+    classes, renamed = dataset_class_matches(list(data), dataset, source, classes)
+    categories = validate_categories({renamed[k]: v for k, v in data.items()}, source, classes,
+                                     min_count, max_count)
+    return DescriptionSet(categories={c: categories[c] for c in classes}, dataset=dataset,
+                          model=UNKNOWN, prompt_version=UNKNOWN, path=source,
+                          sha256=sha256_file(path),
+                          renamed={k: c for k, c in renamed.items() if k != c})
 
 
 def save_descriptions(path: str | os.PathLike, descriptions: DescriptionSet) -> None:
-    """Validate and write ``descriptions`` in the documented format (atomic write)."""
+    """Validate and write ``descriptions`` in the documented format (atomic write); the
+    ``synonyms`` field is written when there are any."""
     categories = validate_categories(descriptions.categories, str(path))
     data = {'format': FORMAT, 'dataset': descriptions.dataset, 'model': descriptions.model,
             'prompt_version': descriptions.prompt_version,
             'categories': categories}
+    if descriptions.synonyms:
+        data['synonyms'] = validate_synonyms(descriptions.synonyms, list(categories), str(path))
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + '\n')
 
 

@@ -13,6 +13,8 @@ The encoders are registered classes (``prolab_seg.registry.TEXT_ENCODERS``, :mod
   * a local sentence-transformers folder (never downloaded);
   * ``'hashing-<dim>'``: :class:`~.encoders.HashingEncoder` (no model; tests, smoke runs);
   * ``'openai:<model>[@<base_url>]'``: :class:`~.encoders.OpenAIEmbeddingEncoder`;
+  * ``'hf-mean:<folder>[?lower]'``: :class:`~.encoders.HFMeanPoolingEncoder`, a local Hugging
+    Face ``transformers`` folder, mean-pooled (ProLab's recipe with bge-base-en-v1.5);
 * a config dict, e.g. ``dict(type='HashingEncoder', dim=64)``;
 * an encoder object, any object with ``.encode(texts)`` or any callable ``texts -> [N, E]``.
 
@@ -130,8 +132,9 @@ def get_embedder(model: ModelLike, batch_size: int = 64,
         if encoder is not None:
             return encoder
     raise ValueError(f'no text encoder for model {name!r}: expected {DEFAULT_MODEL_NAME!r}, '
-                     f"{MPNET_MODEL_NAME!r}, a local sentence-transformers folder, 'hashing-<dim>' "
-                     "or 'openai:<model>[@<base_url>]'")
+                     f"{MPNET_MODEL_NAME!r}, a local sentence-transformers folder, "
+                     "'hashing-<dim>', 'openai:<model>[@<base_url>]' or "
+                     "'hf-mean:<folder>[?lower]'")
 
 
 def model_name(model: ModelLike) -> str:

@@ -7,6 +7,7 @@ asks each registered class in turn, so a new encoder is a new registered class.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from abc import ABCMeta, abstractmethod
@@ -171,3 +172,66 @@ class OpenAIEmbeddingEncoder(TextEncoder):
                                             input=texts[start:start + self.batch_size]).data
             rows += [d.embedding for d in sorted(data, key=lambda d: d.index)]
         return np.array(rows)
+
+
+@TEXT_ENCODERS.register_module()
+class HFMeanPoolingEncoder(TextEncoder):
+    """A Hugging Face ``transformers`` model in a local folder (``AutoModel`` +
+    ``AutoTokenizer``, never downloaded), on CPU: the mean of its last hidden states over the
+    attention mask, optionally of the lower-cased texts. This is how ProLab embedded its
+    descriptions (BAAI/bge-base-en-v1.5, mean pooling, lower-cased, 768-d). Recorded as
+    ``hf-mean:<folder>`` or ``hf-mean:<folder>?lower``.
+
+    Args:
+        model: local folder with the config, weights and tokenizer files.
+        lower: lower-case the texts before tokenising.
+        max_length: tokens per text; longer texts are truncated.
+        batch_size: texts per forward pass.
+    """
+
+    PREFIX = 'hf-mean:'
+
+    def __init__(self, model: str | os.PathLike, lower: bool = False, max_length: int = 512,
+                 batch_size: int = 64):
+        self.model = os.fspath(model)
+        self.lower = lower
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return f'{self.PREFIX}{self.model}' + ('?lower' if self.lower else '')
+
+    @classmethod
+    def from_name(cls, name: str | None, batch_size: int = 64,
+                  show_progress: bool = False) -> HFMeanPoolingEncoder | None:
+        match = re.fullmatch(re.escape(cls.PREFIX) + r'(.+?)(\?lower)?', name or '')
+        return cls(match.group(1), bool(match.group(2)), batch_size=batch_size) if match \
+            else None
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+        tokenizer, model = _load_hf_model(self.model)
+        rows = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start:start + self.batch_size]
+            tokens = tokenizer([t.lower() for t in batch] if self.lower else batch,
+                               padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors='pt')
+            with torch.no_grad():
+                hidden = model(**tokens).last_hidden_state                  # [B, T, E]
+            mask = tokens['attention_mask'].unsqueeze(-1).to(hidden.dtype)  # [B, T, 1]
+            rows.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).numpy())
+        return np.concatenate(rows)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_hf_model(folder: str):
+    """(tokenizer, model in eval mode) of a local ``transformers`` folder, cached per process."""
+    from transformers import AutoModel, AutoTokenizer
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f'{HFMeanPoolingEncoder.PREFIX}{folder}: no such folder (a '
+                                'local Hugging Face model folder is needed; nothing is '
+                                'downloaded)')
+    return (AutoTokenizer.from_pretrained(folder, local_files_only=True),
+            AutoModel.from_pretrained(folder, local_files_only=True).eval())

@@ -1,12 +1,22 @@
 """Describe categories with an OpenAI-compatible chat-completions server.
 
-One request per category with a fixed, versioned prompt (``PROMPT_VERSION``, the default, asks
-for ``{"descriptions": [10-20 sentences]}``; ``prolab-v2`` for visual, name-free sentences
-grouped by facet, ``{"descriptions": {"shape": [...], ...}}``); prolab-v1 answers are also
-accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines. Transient
-faults (429, 408/409, 5xx, timeouts, connection errors) and malformed/short/truncated answers
-are retried with exponential backoff and a cap; other HTTP errors (400, 401, ...) fail that
-category at once. A 404 (wrong URL path) or a few connection failures in a row (circuit
+One request per category with a fixed, versioned prompt (``PROMPT_VERSIONS``):
+
+* ``prolab-v3`` (the default) -- 8-15 name-free phrases, one visual property each, over
+  ProLab's facets (shape and orientation, material, texture, colour, parts and features,
+  variations, context), ``{"descriptions": [...]}``;
+* ``prolab-v3-facets`` -- the same grouped by facet (``FACETS``),
+  ``{"descriptions": {"shape": [...], "material": [...], ...}}``;
+* ``prolab-v2`` -- 10-20 name-free sentences grouped by five facets;
+* ``prolab-v1`` -- 10-20 sentences that start with the category name (kept for the files
+  written with it).
+
+An answer of a name-free version that names its category (its name, plural or alias:
+:func:`~.class_names.sentences_naming_category`) is invalid. prolab-v1 / prolab-v3 answers are
+also accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines.
+Transient faults (429, 408/409, 5xx, timeouts, connection errors) and malformed/short/truncated
+answers are retried with exponential backoff and a cap; other HTTP errors (400, 401, ...) fail
+that category at once. A 404 (wrong URL path) or a few connection failures in a row (circuit
 breaker: nothing listening) stop the whole run with an ``EndpointError`` naming the URL. Each
 finished category is written immediately to a resumable JSON cache (atomic replace), so an
 interrupted run loses nothing and a re-run only asks for what is missing. The API key is read
@@ -24,14 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .descriptions import (FACETS, MAX_DESCRIPTIONS, MIN_DESCRIPTIONS, DescriptionsError,
-                           sentences_of, validate_categories)
+from .class_names import sentences_naming_category
+from .descriptions import FACETS, DescriptionsError, validate_categories
 from .files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-PROMPT_VERSION = 'prolab-v1'
-PROMPT_VERSIONS = ('prolab-v1', 'prolab-v2')
+PROMPT_VERSION = 'prolab-v3'
+PROMPT_VERSIONS = ('prolab-v3', 'prolab-v3-facets', 'prolab-v2', 'prolab-v1')
 CACHE_FORMAT = 'prolab-seg/describe-cache@1'
 
 SYSTEM_PROMPT = (
@@ -58,6 +68,30 @@ it). Never mention the category name or a synonym of it: write "It ..." instead.
 what can be seen; no uses, history or sounds.
 Answer only with JSON of the form {{"descriptions": {{"shape": ["sentence", ...], \
 "color": [...], "texture": [...], "parts": [...], "context": [...]}}}}."""
+
+USER_PROMPT_V3 = """Describe how the visual category below looks in photographs{context}.
+Category: {category}
+
+Write {min_count} to {max_count} short phrases, each stating exactly one visual property, \
+covering {facets}. Never write the category name, a plural or a synonym of it, nor the name of \
+a kind of it: describe what is seen, so that the phrases could fit other categories that \
+share the property (e.g. "vertical flat surface", "made of glass", "found along roads"). State \
+only what can be seen; no uses, history or sounds.
+Answer only with JSON of the form {answer}."""
+
+#: ``FACETS`` in the order of ProLab's description structure (as prolab-v3 asks for them).
+V3_FACETS = ('shape', 'material', 'texture', 'color', 'parts', 'variations', 'context')
+#: Per prompt version: (min, max) sentences asked for and accepted, and the facets of a
+#: facet-grouped answer (None: a flat list).
+PROMPTS = {
+    'prolab-v1': (USER_PROMPT, (10, 20), None),
+    'prolab-v2': (USER_PROMPT_V2, (10, 20), FACETS[:5]),
+    'prolab-v3': (USER_PROMPT_V3, (8, 15), None),
+    'prolab-v3-facets': (USER_PROMPT_V3, (8, 15), V3_FACETS),
+}
+_FACET_WORDS = {'shape': 'shape and orientation', 'color': 'colour', 'parts': 'parts and features',
+                'context': 'context (where it appears, what surrounds it)',
+                'variations': 'variations (how instances differ)'}
 
 
 class InvalidAnswer(ValueError):
@@ -110,10 +144,16 @@ def build_messages(category: str, dataset: str | None = None,
                    prompt_version: str = PROMPT_VERSION) -> list[dict]:
     """Chat messages of ``prompt_version`` (one of ``PROMPT_VERSIONS``) for one category."""
     check_prompt_version(prompt_version)
-    context = f' (from the {dataset} dataset)' if dataset else ''
-    template = USER_PROMPT if prompt_version == 'prolab-v1' else USER_PROMPT_V2
-    user = template.format(context=context, category=json.dumps(category), name=category,
-                           min_count=MIN_DESCRIPTIONS, max_count=MAX_DESCRIPTIONS)
+    template, (lo, hi), facets = PROMPTS[prompt_version]
+    words = [_FACET_WORDS.get(f, f) for f in V3_FACETS]
+    answer = ('{"descriptions": {' + ', '.join(f'"{f}": [...]' for f in facets) + '}}'
+              if facets else '{"descriptions": ["phrase", "phrase", ...]}')
+    user = template.format(
+        context=f' (from the {dataset} dataset)' if dataset else '', category=json.dumps(category),
+        name=category, min_count=lo, max_count=hi, answer=answer,
+        facets=('its ' + ', its '.join(words[:-1]) + ' and its ' + words[-1]
+                + (', grouped by facet (leave out a facet that does not apply)' if facets
+                   else '')))
     return [{'role': 'system', 'content': SYSTEM_PROMPT}, {'role': 'user', 'content': user}]
 
 
@@ -151,52 +191,59 @@ def _descriptions_of(value: object) -> object | None:
     return None
 
 
-def _facet_sentences(found: object, category: str) -> dict[str, list[str]]:
-    """Check a prolab-v2 ``{facet: [sentences]}`` answer: known facets, 10-20 distinct
-    sentences in all (:func:`validate_categories`), none naming the category."""
-    if not isinstance(found, dict) or not found or not set(found) <= set(FACETS):
+def _checked(found: object, category: str, prompt_version: str
+             ) -> list[str] | dict[str, list[str]]:
+    """Validate the descriptions of an answer for ``prompt_version``: facets (if grouped), the
+    number of distinct sentences (:func:`validate_categories`) and, except for prolab-v1, that
+    none names the category."""
+    _, (lo, hi), facets = PROMPTS[prompt_version]
+    if facets is not None and (not isinstance(found, dict) or not found
+                               or not set(found) <= set(facets)):
         raise InvalidAnswer(f'expected {{"descriptions": {{facet: [sentences]}}}} with facets '
-                            f'{list(FACETS)}; received {excerpt(json.dumps(found))}')
+                            f'{list(facets)}; received {excerpt(json.dumps(found))}')
     try:
-        grouped = validate_categories({category: found}, 'answer')[category]
+        checked = validate_categories({category: found}, 'answer', min_count=lo,
+                                      max_count=hi)[category]
     except DescriptionsError as e:
         raise InvalidAnswer(str(e)) from None
-    name = re.compile(rf'\b{re.escape(category.strip())}s?\b', re.I)
-    named = [s for s in sentences_of(grouped) if name.search(s)]
+    named = [] if prompt_version == 'prolab-v1' else [
+        s for _, s in sentences_naming_category({category: checked})]
     if named:
         raise InvalidAnswer(f'{len(named)} sentences name the category, e.g. {named[0]!r}')
-    return {facet: sentences for facet, sentences in grouped.items() if sentences}
+    return {f: v for f, v in checked.items() if v} if facets is not None else checked
 
 
 def parse_descriptions(content: str, category: str, prompt_version: str = PROMPT_VERSION
                        ) -> list[str] | dict[str, list[str]]:
-    """Parse a model's answer -> validated sentences (prolab-v2: ``{facet: [sentences]}``).
+    """Parse a model's answer -> validated sentences (facet-grouped versions:
+    ``{facet: [sentences]}``).
 
-    Accepted, first match wins: a JSON object ``{"descriptions": [...]}`` or a bare JSON list
-    of strings, alone or anywhere in prose (fenced or not); else numbered or bulleted lines.
+    Accepted, first match wins: a JSON object ``{"descriptions": ...}``; for the flat versions
+    also a bare JSON list of strings, alone or anywhere in prose (fenced or not), else numbered
+    or bulleted lines.
 
     Raises:
         InvalidAnswer: nothing parseable (the message shows the first 200 characters
-            received), or not 10-20 distinct non-empty strings.
+            received), not the version's number of distinct non-empty strings (prolab-v1/v2:
+            10-20, prolab-v3: 8-15), unknown facets, or (all but prolab-v1) a sentence naming
+            the category.
     """
+    check_prompt_version(prompt_version)
     text = content or ''
-    if prompt_version == 'prolab-v2':
+    if PROMPTS[prompt_version][2] is not None:
         found = next((v['descriptions'] for v in _json_values(text)
                       if isinstance(v, dict) and 'descriptions' in v), None)
         if found is None:
             raise InvalidAnswer('answer holds no {"descriptions": {facet: [...]}} object; '
                                 f'received {excerpt(text)}')
-        return _facet_sentences(found, category)
+        return _checked(found, category, prompt_version)
     found = next((d for d in map(_descriptions_of, _json_values(text)) if d is not None), None)
     if found is None:
         found = _ITEM_LINE.findall(text) or None
     if found is None:
         raise InvalidAnswer('answer holds no JSON list, no {"descriptions": ...} object and no '
                             f'numbered or bulleted lines; received {excerpt(text)}')
-    try:
-        return validate_categories({category: found}, 'answer')[category]
-    except DescriptionsError as e:
-        raise InvalidAnswer(str(e)) from None
+    return _checked(found, category, prompt_version)
 
 
 class DescriptionCache:
@@ -369,8 +416,8 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
                         prompt_version: str = PROMPT_VERSION,
                         on_done: Callable[[str, bool], None] | None = None
                         ) -> dict[str, list[str] | dict[str, list[str]]]:
-    """Describe ``categories`` with the chat model -> ``{category: [10-20 sentences]}``
-    (prolab-v2: ``{category: {facet: [sentences]}}``).
+    """Describe ``categories`` with the chat model -> ``{category: [sentences]}``
+    (facet-grouped versions: ``{category: {facet: [sentences]}}``).
 
     Args:
         categories: category names (order kept in the result).
@@ -383,7 +430,7 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         timeout: per-request timeout (s).
         json_mode: send ``response_format={"type": "json_object"}``.
         breaker_limit: consecutive connection failures (any categories) that stop the run.
-        prompt_version: one of ``PROMPT_VERSIONS``; prolab-v2 gives ``{facet: [sentences]}``.
+        prompt_version: one of ``PROMPT_VERSIONS`` (see the module docstring).
         on_done: called ``(category, ok)`` in the calling thread after each category.
     Raises:
         DescribeError: some categories failed (the others are kept in ``cache``).

@@ -29,6 +29,7 @@ from prolab_seg.registry import LABEL_SPACES
 
 from .files import atomic_write_bytes, atomic_write_text, sha256_file
 from .label_space import LabelSpace, read_arrays
+from .report import identical_groups, label_space_report, report_markdown
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
 DEFAULT_FILENAME = 'property_space.npz'
@@ -78,7 +79,10 @@ class PropertySpace(LabelSpace):
             raise ValueError('text_cluster indexes outside the properties')
 
     def property_names(self) -> list[str]:
-        """Each property named by its most central description (``p<k>: <text>``)."""
+        """Each property named by ``meta['property_names']`` (an imported ProLab clustering's
+        representative sentences) or else its most central description (``p<k>: <text>``)."""
+        if self.meta.get('property_names'):
+            return [f'p{k}: {n}' for k, n in enumerate(self.meta['property_names'])]
         names = super().property_names()
         for k in range(self.num_properties):
             idx = np.flatnonzero(self.text_cluster == k)
@@ -108,18 +112,13 @@ class PropertySpace(LabelSpace):
     def indistinguishable(self) -> list[list[str]]:
         """Groups of categories with identical property vectors (a ProLab head cannot tell
         them apart; more/finer descriptions or another K separate them)."""
-        if not self.num_classes:
-            return []
-        _, inverse, counts = np.unique(self.vectors, axis=0, return_inverse=True,
-                                       return_counts=True)
-        inverse = inverse.ravel()
-        return [[self.class_names[i] for i in np.flatnonzero(inverse == g)]
-                for g in np.flatnonzero(counts > 1)]
+        return identical_groups(self.class_names, self.vectors)
 
     # ------------------------------------------------------------------ summary
-    def summary(self, top: int = 3) -> dict:
+    def summary(self, top: int = 3, report: dict | None = None) -> dict:
         """Readable summary: each property named by its ``top`` most central descriptions,
-        with its categories; each category with its property ids."""
+        with its categories; each category with its property ids; the label-space ``report``
+        (default: :func:`~.report.label_space_report` of the space alone)."""
         props = []
         for k in range(self.num_properties):
             idx = np.flatnonzero(self.text_cluster == k)
@@ -137,11 +136,12 @@ class PropertySpace(LabelSpace):
         return {'format': ARTIFACT_FORMAT, 'meta': self.meta,
                 'indistinguishable': self.indistinguishable(), 'properties': props,
                 'categories': {c: np.flatnonzero(self.vectors[i]).tolist()
-                               for i, c in enumerate(self.class_names)}}
+                               for i, c in enumerate(self.class_names)},
+                'report': label_space_report(self) if report is None else report}
 
-    def summary_markdown(self, top: int = 3) -> str:
+    def summary_markdown(self, top: int = 3, report: dict | None = None) -> str:
         """The :meth:`summary` as a Markdown document."""
-        s = self.summary(top)
+        s = self.summary(top, report)
         m = self.meta
         lines = [f'# Property space: {m.get("dataset", "?")}', '',
                  f'- classes: {self.num_classes}, properties K: {self.num_properties}, '
@@ -151,8 +151,7 @@ class PropertySpace(LabelSpace):
         for src in m.get('sources', []):
             lines.append(f'- descriptions: {src.get("path")} (sha256 {src.get("sha256")}, '
                          f'by {src.get("model")}, prompt {src.get("prompt_version")})')
-        for group in s['indistinguishable']:
-            lines.append(f'- WARNING: identical property vectors: {", ".join(group)}')
+        lines += [''] + report_markdown(s['report'])
         lines += ['', '## Properties', '', '| id | n | most central descriptions | categories |',
                   '|---|---|---|---|']
         for p in s['properties']:
@@ -174,9 +173,10 @@ class PropertySpace(LabelSpace):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, report: dict | None = None) -> Path:
         """Write ``path`` (``.npz``; a path without that suffix is a folder holding
-        ``property_space.npz``) plus ``.json``/``.md`` summaries beside it.
+        ``property_space.npz``) plus ``.json``/``.md`` summaries beside it, with the
+        label-space ``report`` (default: that of the space alone).
 
         Returns:
             the ``.npz`` path.
@@ -192,9 +192,10 @@ class PropertySpace(LabelSpace):
         atomic_write_bytes(path, buf.getvalue())
         saved = PropertySpace(self.class_names, self.vectors, self.centroids, meta, self.texts,
                               self.text_class, self.text_cluster, self.text_score, str(path))
-        atomic_write_text(path.with_suffix('.json'),
-                          json.dumps(saved.summary(), indent=2, ensure_ascii=False) + '\n')
-        atomic_write_text(path.with_suffix('.md'), saved.summary_markdown())
+        report = label_space_report(saved) if report is None else report
+        atomic_write_text(path.with_suffix('.json'), json.dumps(
+            saved.summary(report=report), indent=2, ensure_ascii=False) + '\n')
+        atomic_write_text(path.with_suffix('.md'), saved.summary_markdown(report=report))
         return path
 
     @classmethod
