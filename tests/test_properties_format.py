@@ -105,13 +105,24 @@ def test_merge_rejects_category_in_two_files():
                                   'property_world', 'property_world_v1'])
 def test_shipped_descriptions_are_valid(name):
     """The shipped files match their dataset's class list and the format rules."""
-    path = REPO / 'descriptions' / f'{name}.json'
-    if not path.exists():
-        pytest.skip(f'{path} not written yet')
     from prolab_seg.properties.descriptions import dataset_class_names
-    ds = load_descriptions(path)
+    ds = load_descriptions(REPO / 'descriptions' / f'{name}.json')
     assert ds.dataset == name and len(ds.categories) > 0
     assert list(ds.categories) == dataset_class_names(name)
+
+
+@pytest.mark.parametrize('name', ['ade20k', 'coco_stuff', 'pascal_context59', 'cityscapes'])
+def test_shipped_real_descriptions_are_name_free_in_prolab_structure(name):
+    """Real-dataset files: 8-15 sentences under ProLab's facets, none naming its own category
+    (its name, plural, alias or a listed synonym), and a synonyms entry for every category."""
+    from prolab_seg.properties.class_names import sentences_naming_category
+    from prolab_seg.properties.descriptions import FACETS, sentences_of
+    ds = load_descriptions(REPO / 'descriptions' / f'{name}.json')
+    assert list(ds.synonyms) == list(ds.categories)
+    for category, facets in ds.categories.items():
+        assert isinstance(facets, dict) and set(facets) <= set(FACETS), category
+        assert 8 <= len(sentences_of(facets)) <= 15, category
+    assert sentences_naming_category(ds.categories, ds.synonyms, name) == []
 
 
 def test_facet_grouped_categories_validate_and_name_a_bad_facet():
