@@ -269,6 +269,10 @@ def main():
             args.rows.remove('mpnet')
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     t_start = time.time()
+    try:
+        ex.check_descriptions(args.descriptions, args.data_root, args.spec)
+    except ValueError as e:  # DescriptionsError, SpecError: before any data are written
+        raise SystemExit(f'bench_prolab.py: {e}')
     info = ensure_data(args.data_root, args.spec)
     results = run_rows(info, args.descriptions, args.work_dir, args, args.rows)
     v1 = None

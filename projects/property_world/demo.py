@@ -29,6 +29,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     from prolab_seg.properties import PropertySpace
     from prolab_seg.segment import load_segmentor, segment_images
     start = time.time()
+    ex.check_descriptions(descriptions, data_root, spec)
     if osp.isfile(osp.join(data_root, 'meta.json')):
         _step(1, f'dataset: using {data_root}')
     else:

@@ -74,6 +74,27 @@ def descriptions_for(descriptions: str | Mapping, names: Sequence[str]) -> dict:
     return {n: cats[n] for n in names}
 
 
+def data_classes(data_root: str, spec: str | None = None) -> list[str]:
+    """Categories of ``data_root``'s data: its ``meta.json``'s when generated, else those that
+    ``spec`` (None: the default spec) will generate there."""
+    from prolab_seg.datasets.spec import load_spec
+    meta = read_meta(data_root)
+    return list(meta['classes']) if meta is not None else [c.name for c in load_spec(spec)]
+
+
+def check_descriptions(descriptions: str | Mapping, data_root: str,
+                       spec: str | None = None) -> None:
+    """Before any data are written: ``DescriptionsError`` naming the file unless
+    ``descriptions`` loads (its ``"dataset"`` key included, see
+    :func:`~prolab_seg.properties.descriptions.check_dataset_key`) and describes every
+    category of :func:`data_classes`."""
+    from prolab_seg.properties.descriptions import DescriptionsError
+    try:
+        descriptions_for(descriptions, data_classes(data_root, spec))
+    except KeyError as e:
+        raise DescriptionsError(e.args[0]) from None
+
+
 def build_spaces(out: str, info: DataInfo, descriptions: str | Mapping = DESCRIPTIONS,
                  num_properties: int = 32, seed: int = 0, model=None,
                  facet_wise: bool = False) -> dict[str, str]:

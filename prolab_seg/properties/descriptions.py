@@ -252,6 +252,26 @@ def dataset_class_matches(names: Sequence[str], dataset: str | None, source: str
         raise DescriptionsError(str(e)) from None
 
 
+def check_dataset_key(dataset: str, names: Sequence[str], classes: Sequence[str],
+                      source: str) -> None:
+    """Raise unless the categories ``names`` of file ``source``, whose ``"dataset"`` is the
+    known key ``dataset``, are that dataset's ``classes``; the error names the key, the
+    categories that differ and the fix (another key whose classes they are, or a name that is
+    not a known key, e.g. the spec's)."""
+    missing = [c for c in classes if c not in set(names)]
+    extra = [c for c in names if c not in set(classes)]
+    if not missing and not extra:
+        return
+    matching = [k for k in DATASETS if k != dataset and set(dataset_class_names(k)) == set(names)]
+    fix = (f'set "dataset" to {matching[0]!r}, whose classes these are' if matching else
+           'for other categories (e.g. your own --spec), set "dataset" to a name that is not a '
+           f'known dataset key, e.g. the spec\'s file name (known keys: {sorted(DATASETS)})')
+    raise DescriptionsError(
+        f'{source}: its "dataset" is {dataset!r}, a known dataset key, so its categories must '
+        f'be the classes of {dataset!r}; they differ: missing {missing}, unexpected {extra}. Fix: '
+        f'{fix}')
+
+
 def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
                       min_count: int = MIN_DESCRIPTIONS,
                       max_count: int | None = MAX_DESCRIPTIONS,
@@ -262,7 +282,7 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     Args:
         path: ``descriptions/<dataset>.json``.
         classes: expected category names; default: the dataset's class list when the file's
-            ``dataset`` is a key of ``DATASETS``, else no check.
+            ``dataset`` is a key of ``DATASETS`` (:func:`check_dataset_key`), else no check.
         min_count, max_count: allowed number of sentences per category (None: no maximum).
         dataset: a key of ``DATASETS``; needed for a plain file, whose names are then matched
             to the dataset's class names (see the module docstring). For a file of the
@@ -288,9 +308,11 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     if dataset is not None and dataset != data['dataset']:
         raise DescriptionsError(f'{source}: the file is for dataset {data["dataset"]!r}, '
                                 f'not {dataset!r}')
-    if classes is None and data['dataset'] in DATASETS:
-        classes = dataset_class_names(data['dataset'])
+    known = classes is None and data['dataset'] in DATASETS
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
+    if known:
+        classes = dataset_class_names(data['dataset'])
+        check_dataset_key(data['dataset'], list(categories), classes, source)
     if classes is not None:
         categories = {c: categories[c] for c in classes}
     synonyms = validate_synonyms(data.get('synonyms', {}), list(categories), source)
