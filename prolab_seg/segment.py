@@ -26,11 +26,18 @@ from prolab_seg.visualization import PropertySegLocalVisualizer
 
 
 def palette_for(n: int, meta_palette=None) -> np.ndarray:
-    """``n`` RGB colours: the dataset palette when it has enough, else fixed random ones."""
+    """``n`` RGB colours: the dataset palette when it has enough, else matplotlib's
+    qualitative colours (tab10, the light tab20 ones, tab20b, tab20c: 60 distinct ones), then
+    fixed random ones."""
     if meta_palette is not None and len(meta_palette) >= n:
         return np.asarray(meta_palette[:n], dtype=np.uint8)
+    from matplotlib import colormaps
+    tab20 = colormaps['tab20'].colors
+    distinct = (tab20[0::2] + tab20[1::2] + colormaps['tab20b'].colors
+                + colormaps['tab20c'].colors)
     rng = np.random.default_rng(12345)
-    return rng.integers(32, 256, (n, 3), dtype=np.uint8)
+    extra = rng.integers(32, 256, (max(0, n - len(distinct)), 3))
+    return np.concatenate([np.round(np.asarray(distinct) * 255), extra])[:n].astype(np.uint8)
 
 
 def load_segmentor(config: str, checkpoint: str, categories: str | None = None,
@@ -165,13 +172,36 @@ def write_results(out_dir: str, image: str, sample: SegDataSample, summary: dict
                                   out_file=osp.join(out_dir, f'{stem}_properties.png'))
 
 
+def label_path(ann_dir: str | None, image: str) -> str | None:
+    """The label map of ``image`` in ``ann_dir`` (``<stem>.png``); None without ``ann_dir``."""
+    return ann_dir and osp.join(ann_dir, osp.splitext(osp.basename(image))[0] + '.png')
+
+
+def read_label_map(path: str, shape: tuple[int, int], num_classes: int) -> PixelData:
+    """The ``[1, H, W]`` ground truth in ``path`` (category index per pixel, 255 ignored);
+    ``ValueError`` naming the file unless it is ``shape`` with indices below ``num_classes``."""
+    from PIL import Image
+    check_image(path)
+    label = np.asarray(Image.open(path))
+    if label.shape != tuple(shape):
+        raise ValueError(f'{path}: label map is {label.shape}, the image {tuple(shape)}; pass '
+                         'one single-channel category-index PNG per image')
+    if (label[label != 255] >= num_classes).any():
+        raise ValueError(f'{path}: label values up to {label[label != 255].max()}, the model '
+                         f'has {num_classes} categories; pass indices of its categories')
+    return PixelData(data=torch.from_numpy(label.astype(np.int64))[None])
+
+
 def segment_images(model: torch.nn.Module, images: Sequence[str], out_dir: str,
-                   top_k: int = 6) -> list[dict]:
+                   top_k: int = 6, ann_dir: str | None = None) -> list[dict]:
     """:func:`predict`, :func:`summarize` and :func:`write_results` for each of ``images``
-    (``top_k``: activation maps drawn). Returns ``dict(image, categories)`` per image. Every
-    image is checked before anything is written."""
+    (``top_k``: activation maps drawn; ``ann_dir``: ground truth drawn in the property
+    pictures, see :func:`label_path`). Returns ``dict(image, categories)`` per image. Every
+    image and label map is checked before anything is written."""
     for path in images:
         check_image(path)
+        if ann_dir:
+            check_image(label_path(ann_dir, path))
     classes = list(model.dataset_meta['classes'])
     visualizer = PropertySegLocalVisualizer(top_k=top_k)
     visualizer.set_dataset_meta(
@@ -180,6 +210,9 @@ def segment_images(model: torch.nn.Module, images: Sequence[str], out_dir: str,
     summaries = []
     for path in images:
         sample = predict(model, path)
+        if ann_dir:
+            sample.gt_sem_seg = read_label_map(label_path(ann_dir, path), sample.ori_shape,
+                                               len(classes))
         summary = dict(image=path, categories=summarize(sample, classes))
         write_results(out_dir, path, sample, summary, visualizer)
         summaries.append(summary)

@@ -74,8 +74,9 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     model = load_segmentor(ex.CONFIGS['prolab'], ckpts['prolab'], categories=spaces['all'],
                            cfg_options=opts['prolab'])
     out_dir = osp.join(work_dir, 'segment')
-    for (path, truth), summary in zip(picks, segment_images(model, [p for p, _ in picks],
-                                                            out_dir)):
+    summaries = segment_images(model, [p for p, _ in picks], out_dir,
+                               ann_dir=osp.join(data_root, 'ann_dir', 'val'))
+    for (path, truth), summary in zip(picks, summaries):
         found = ', '.join(f'{k} {v["pixel_share"]:.0%}' for k, v in summary['categories'].items())
         print(f'      {osp.basename(path)} (holds {truth}): predicted {found}', flush=True)
         fired = ex.fired_properties(model, info, path, truth)
