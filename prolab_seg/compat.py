@@ -29,11 +29,13 @@ import importlib.util
 import sys
 import types
 
+from .errors import ProlabError
+
 STUB_NAME = 'mmcv._ext'
 _applied = False
 
 
-class MissingCompiledOpError(RuntimeError):
+class MissingCompiledOpError(ProlabError, RuntimeError):
     """Raised when a compiled mmcv op is called while only mmcv-lite is installed."""
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 import prolab_seg  # noqa: F401  (registers the head and the visualizer)
 from mmseg.apis import init_model
 from mmseg.registry import VISUALIZERS
+from prolab_seg.image_maps import image_maps, mean_by_label
 from prolab_seg.segment import (load_segmentor, predict, segment_images, summarize,
                                 top_properties)
 from prolab_seg.visualization import PropertySegLocalVisualizer
@@ -93,8 +94,8 @@ def test_prediction_is_test_steps_from_one_forward_pass(tmp_path, test_cfg, size
         assert passes == 1
     assert sample.pred_sem_seg.data.shape == (1, 37, 50)
     assert torch.equal(sample.pred_sem_seg.data, ref.pred_sem_seg.data)
-    assert torch.allclose(sample.seg_logits.data, ref.seg_logits.data, atol=1e-6)
-    act = sample.property_activations.data
+    assert torch.allclose(image_maps(sample.class_maps), ref.seg_logits.data, atol=1e-6)
+    act = image_maps(sample.property_activations)
     assert act.shape == (K, 37, 50) and 0 <= act.min() and act.max() <= 1
     assert not model.decode_head._with_activations and model.out_channels == C  # restored
 
@@ -102,7 +103,7 @@ def test_prediction_is_test_steps_from_one_forward_pass(tmp_path, test_cfg, size
 def test_activations_are_the_heads_at_the_image_size(tmp_path):
     model = init_model(config(), device='cpu')
     path = image(tmp_path, hw=(32, 48))
-    act = predict(model, path).property_activations.data
+    act = image_maps(predict(model, path).property_activations)
     rgb = np.asarray(Image.open(path))[..., ::-1].copy()  # BGR, as mmseg loads it
     batch = model.data_preprocessor(dict(inputs=[torch.from_numpy(rgb).permute(2, 0, 1)]), False)
     with torch.no_grad():
@@ -138,6 +139,7 @@ def test_summaries_and_outputs(tmp_path):
     for path, summary in zip(paths, summaries):
         sample = predict(model, path)
         assert summary == json.loads((out / f'{Path(path).stem}.json').read_text())
+        assert summary['name'] == Path(path).stem
         assert summary['categories'] == summarize(sample, ['c0', 'c1', 'c2'])
         pred = sample.pred_sem_seg.data[0]
         labels = np.asarray(Image.open(out / f'{Path(path).stem}_labels.png'))
@@ -146,23 +148,29 @@ def test_summaries_and_outputs(tmp_path):
                   for i, c in enumerate(('c0', 'c1', 'c2')) if (pred == i).any()}
         assert {c: v['pixel_share'] for c, v in summary['categories'].items()} == shares
         assert list(summary['categories']) == sorted(shares, key=lambda c: -shares[c])
-        act = sample.property_activations.data
+        act = image_maps(sample.property_activations).double()
         for c, v in summary['categories'].items():
             mean = act[:, pred == int(c[1])].mean(1)
             top = torch.argsort(-mean)[:5].tolist()
             assert [(p['property'], p['name']) for p in v['top_properties']] == \
                 [(k, f'p{k}: sentence {k}') for k in top]
+            assert [p['activation'] for p in v['top_properties']] == pytest.approx(
+                [round(float(mean[k]), 3) for k in top], abs=1e-3)
         picture = np.asarray(Image.open(out / f'{Path(path).stem}_properties.png'))
         assert picture.shape == (675, 3 * 288, 3)  # 2 rows, max(3 panels, top_k=2) columns
 
 
-def test_top_properties_is_the_mean_on_the_mask():
+def test_mean_by_label_and_top_properties():
+    from mmengine.structures import PixelData
     act = torch.zeros(3, 2, 2)
     act[1, 0] = 1.0
     act[2] = 0.5
-    mask = torch.tensor([[True, True], [False, False]])
-    assert top_properties(act, mask, 2) == [(1, 1.0), (2, 0.5)]
-    assert top_properties(act, ~mask, 1) == [(2, 0.5)]
+    labels = torch.tensor([[0, 0], [1, 255]])  # 255: left out
+    means = mean_by_label(PixelData(data=act), labels, 3)
+    assert torch.allclose(means[:2], torch.tensor([[0, 1, 0.5], [0, 0, 0.5]]))
+    assert means[2].isnan().all()                          # label 2 has no pixel
+    assert top_properties(means[0], 2) == [(1, 1.0), (2, 0.5)]
+    assert top_properties(means[1], 1) == [(2, 0.5)]
 
 
 def test_visualizer_is_registered_and_falls_back_to_mmsegs_drawing(tmp_path):
@@ -196,9 +204,12 @@ def test_experiment_features_come_from_predict(tmp_path):
     (tmp_path / 'ann_dir' / 'val').mkdir(parents=True)
     Image.fromarray(label).save(tmp_path / 'ann_dir' / 'val' / Path(path).name)
     info = DataInfo(str(tmp_path), ['c0', 'c1', 'c2'], ['c0', 'c1'], ['c2'], {}, {})
-    act = predict(model, path).property_activations.data
+    act = image_maps(predict(model, path).property_activations)
     assert torch.equal(label_res_features(model, path), act)
-    assert fired_properties(model, info, path, 'c2', top=2) == [
-        (f'p{k}: sentence {k}', a) for k, a in top_properties(act, label == 2, 2)]
+    means = act[:, torch.from_numpy(label == 2)].double().mean(1)
+    fired = fired_properties(model, info, path, 'c2', top=2)
+    assert [name for name, _ in fired] == [f'p{k}: sentence {k}' for k, _ in
+                                           top_properties(means, 2)]
+    assert [a for _, a in fired] == pytest.approx([a for _, a in top_properties(means, 2)])
     category = init_model(config(prolab=False), device='cpu')
     assert label_res_features(category, path).shape == (C, 37, 50)

@@ -14,6 +14,7 @@ import warnings
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's projects/
 
 import prolab_seg  # noqa: E402,F401  (patches the stack, registers modules; before mmseg)
+from prolab_seg import cli  # noqa: E402
 from projects.property_world.demo import run_demo  # noqa: E402
 from projects.property_world.experiments import DESCRIPTIONS  # noqa: E402
 
@@ -28,6 +29,7 @@ def main(argv=None):
     p.add_argument('--spec', help='spec to generate --data-root from when it holds no data')
     p.add_argument('--descriptions', default=DESCRIPTIONS,
                    help='descriptions of every seen and unseen category of the data')
+    cli.add_debug_flag(p)
     args = p.parse_args(argv)
     warnings.simplefilter('ignore')  # mmengine/mmseg deprecation chatter; progress stays visible
     run_demo(args.work_dir, args.data_root, args.iters, args.seed, args.num_properties,
@@ -35,4 +37,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

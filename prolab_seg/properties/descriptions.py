@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
+from prolab_seg.errors import ProlabError
+
 from .files import atomic_write_text, sha256_file
+from .names import category_names
 
 FORMAT = 'prolab-seg/descriptions@1'
 MIN_DESCRIPTIONS = 10
@@ -58,7 +61,7 @@ DATASETS = {
 DEFAULT_NUM_PROPERTIES = {key: info.num_properties for key, info in DATASETS.items()}
 
 
-class DescriptionsError(ValueError):
+class DescriptionsError(ProlabError, ValueError):
     """A descriptions file or dict is malformed; the message names file and category."""
 
 
@@ -105,7 +108,8 @@ def validate_categories(categories: object, source: str = '<dict>',
                         min_count: int = MIN_DESCRIPTIONS,
                         max_count: int | None = MAX_DESCRIPTIONS) -> dict:
     """Check a ``{category: [sentence, ...] or {facet: [sentence, ...]}}`` mapping; return it
-    with sentences stripped (facet-grouped categories stay grouped, in ``FACETS`` order).
+    with names in Unicode NFC and sentences stripped (facet-grouped categories stay grouped, in
+    ``FACETS`` order).
 
     Args:
         categories: the mapping to check.
@@ -113,11 +117,15 @@ def validate_categories(categories: object, source: str = '<dict>',
         classes: if given, the categories must be exactly these names (order not enforced).
         min_count, max_count: allowed number of sentences per category (None: no maximum).
     Raises:
-        DescriptionsError: naming ``source`` and the offending category.
+        DescriptionsError: naming ``source`` and the offending category (also for control
+            characters in a name, and for NFC and NFD spellings of one name).
     """
     if not isinstance(categories, Mapping) or not categories:
         raise DescriptionsError(f'{source}: "categories" must be a non-empty object')
+    names = category_names(categories, source, DescriptionsError)
+    categories = dict(zip(names, categories.values()))
     if classes is not None:
+        classes = category_names(classes, f'{source} (class list)', DescriptionsError)
         missing = [c for c in classes if c not in categories]
         extra = [c for c in categories if c not in set(classes)]
         if missing or extra:
@@ -127,8 +135,6 @@ def validate_categories(categories: object, source: str = '<dict>',
     out = {}
     for name, sentences in categories.items():
         where = f'{source}: category {name!r}'
-        if not isinstance(name, str) or not name.strip():
-            raise DescriptionsError(f'{where}: category names must be non-empty strings')
         facets = None
         if isinstance(sentences, Mapping):
             facets = sentences
@@ -205,7 +211,7 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
         classes = dataset_class_names(data['dataset'])
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
     if classes is not None:
-        categories = {c: categories[c] for c in classes}
+        categories = {c: categories[c] for c in category_names(classes, source)}
     return DescriptionSet(categories=categories, dataset=data['dataset'], model=data['model'],
                           prompt_version=data['prompt_version'], path=source,
                           sha256=sha256_file(path))

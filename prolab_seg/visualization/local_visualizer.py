@@ -12,26 +12,34 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
+from prolab_seg.image_maps import image_maps
+
 
 @VISUALIZERS.register_module()
 class PropertySegLocalVisualizer(SegLocalVisualizer):
     """:class:`~mmseg.visualization.SegLocalVisualizer` that also shows why a ProLab model
     predicted what it did.
 
-    A data sample holding ``property_activations`` (``[K, H, W]`` at the image size, metainfo
-    ``property_names``, see :func:`prolab_seg.segment.predict`) is drawn as one picture: the
-    input, the ground truth if any and the prediction (drawn as mmseg draws them, with a
-    legend), the strongest property at each pixel, and the activation maps of the ``top_k``
-    most active properties, each property named. Other samples are drawn as mmseg draws them.
+    A data sample holding ``property_activations`` (``[K, h, w]``, metainfo
+    ``property_names``; at the image size, or at the model's output resolution with the
+    ``resize`` plan of :func:`prolab_seg.segment.predict`) is drawn as one picture: the input,
+    the ground truth if any and the prediction (drawn as mmseg draws them, with a legend), the
+    strongest property at each pixel, and the activation maps of the ``top_k`` most active
+    properties, each property named. The property panels are computed at most
+    ``panel_size`` pixels a side (the panels are about 290 pixels wide), so a large image costs
+    no more memory than a small one. Other samples are drawn as mmseg draws them.
 
     Args:
         top_k: how many activation maps to draw.
+        panel_size: longest side of the property maps drawn.
         **kwargs: :class:`~mmseg.visualization.SegLocalVisualizer` arguments.
     """
 
-    def __init__(self, name: str = 'visualizer', top_k: int = 6, **kwargs):
+    def __init__(self, name: str = 'visualizer', top_k: int = 6, panel_size: int = 512,
+                 **kwargs):
         super().__init__(name, **kwargs)
         self.top_k = top_k
+        self.panel_size = panel_size
 
     @master_only
     def add_datasample(self, name: str, image: np.ndarray,
@@ -54,12 +62,23 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
         else:
             self.add_image(name, drawn, step)
 
+    def _get_center_loc(self, mask: np.ndarray) -> np.ndarray:
+        """Where mmseg writes a label: the middle pixel of the row of ``mask`` with the most
+        pixels (the first such row), as mmseg's, without its list of every pixel."""
+        rows = mask.sum(1)
+        y = int(rows.argmax())
+        cols = np.flatnonzero(mask[y])
+        return np.array([cols[len(cols) // 2], y])
+
     def _seg_panel(self, title: str, image: np.ndarray, sem_seg: PixelData,
                    with_labels: bool) -> tuple:
         """``(title, mmseg's drawing of sem_seg over image, legend entries)``."""
         classes, palette = self.dataset_meta['classes'], self.dataset_meta['palette']
-        drawn = self._draw_sem_seg(image, sem_seg, classes, palette, with_labels)
-        ids = np.unique(sem_seg.cpu().data.numpy()).astype(np.int64)
+        # as numpy: mmseg indexes its mask with sem_seg == label, which a one-pixel tensor
+        # turns into an integer index
+        labels = PixelData(data=sem_seg.cpu().data.numpy())
+        drawn = self._draw_sem_seg(image, labels, classes, palette, with_labels)
+        ids = np.unique(labels.data).astype(np.int64)
         return title, drawn, [(classes[c], palette[c]) for c in ids if c < len(classes)]
 
     def draw_properties(self, image: np.ndarray, data_sample: SegDataSample,
@@ -71,8 +90,11 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
         from matplotlib.figure import Figure
         from matplotlib.patches import Patch
 
-        act = data_sample.property_activations.cpu().data.numpy()
-        names = data_sample.property_activations.property_names
+        maps = data_sample.property_activations.cpu()
+        names = maps.property_names
+        scale = self.panel_size / max(image.shape[:2])
+        size = [max(1, round(n * min(1.0, scale))) for n in image.shape[:2]]
+        act = image_maps(maps, size).numpy()
         panels = [('input', image, [])]
         if draw_gt and 'gt_sem_seg' in data_sample:
             panels.append(self._seg_panel('ground truth', image, data_sample.gt_sem_seg,
