@@ -177,13 +177,14 @@ def _no_duplicate_keys(source: str):
 
 def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
                       min_count: int = MIN_DESCRIPTIONS,
-                      max_count: int = MAX_DESCRIPTIONS) -> DescriptionSet:
+                      max_count: int = MAX_DESCRIPTIONS,
+                      dataset_classes: bool = True) -> DescriptionSet:
     """Load and validate a descriptions file.
 
     Args:
         path: ``descriptions/<dataset>.json``.
         classes: expected category names; default: the dataset's class list when the file's
-            ``dataset`` is a key of ``DATASETS``, else no check.
+            ``dataset`` is a key of ``DATASETS`` and ``dataset_classes``, else no check.
     Raises:
         DescriptionsError: bad encoding / JSON / format / fields / categories, naming the file.
     """
@@ -207,7 +208,7 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     for key in ('dataset', 'model', 'prompt_version'):
         if not isinstance(data.get(key), str) or not data[key]:
             raise DescriptionsError(f'{source}: field {key!r} must be a non-empty string')
-    if classes is None and data['dataset'] in DATASETS:
+    if classes is None and dataset_classes and data['dataset'] in DATASETS:
         classes = dataset_class_names(data['dataset'])
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
     if classes is not None:
