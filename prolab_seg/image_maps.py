@@ -18,7 +18,7 @@ from mmengine.structures import PixelData
 from mmseg.models.utils import resize
 
 #: Bytes of image-size float maps computed at once.
-MAP_BUDGET = 256 * 2**20
+MAP_BUDGET = 128 * 2**20
 
 
 def resize_plan(meta: dict, pre_size: Sequence[int] | None, pre_align: bool,
@@ -47,11 +47,11 @@ def _apply_plan(maps: torch.Tensor, plan: dict, size: Sequence[int]) -> torch.Te
                   warning=False)[0]
 
 
-def iter_image_maps(maps: PixelData, size: Sequence[int] | None = None,
-                    budget: int = MAP_BUDGET) -> Iterator[tuple[int, torch.Tensor]]:
+def iter_image_maps(maps: PixelData, size: Sequence[int] | None = None
+                    ) -> Iterator[tuple[int, torch.Tensor]]:
     """``(first channel, [g, H, W])``: consecutive channel groups of ``maps`` at the image size
-    (or ``size``), each within ``budget`` bytes. Maps without a ``resize`` plan are taken to be
-    at the image size already."""
+    (or ``size``), each within ``MAP_BUDGET`` bytes. Maps without a ``resize`` plan are taken to
+    be at the image size already."""
     plan = maps.metainfo.get('resize')
     if plan is None:
         x = maps.data
@@ -61,7 +61,7 @@ def iter_image_maps(maps: PixelData, size: Sequence[int] | None = None,
         return
     H, W = plan['size'] if size is None else size
     h, w = plan['pre_size'] or maps.data.shape[1:]
-    step = max(1, budget // (4 * (H * W + h * w)))
+    step = max(1, MAP_BUDGET // (4 * (H * W + h * w)))
     for c0 in range(0, maps.data.shape[0], step):
         yield c0, _apply_plan(maps.data[c0:c0 + step], plan, (H, W))
 
@@ -80,14 +80,14 @@ def argmax_labels(maps: PixelData, threshold: float | None = None) -> torch.Tens
     for c0, x in iter_image_maps(maps):
         if maps.data.shape[0] == 1:
             return (x.sigmoid() > threshold).to(x)
-        value, arg = x.max(0, keepdim=True)
-        if best is None:
-            best, index = value, arg
-        else:
-            better = value > best
-            best = torch.where(better, value, best)
-            index = torch.where(better, arg + c0, index)
-    return index
+        for c, channel in enumerate(x, c0):
+            if best is None:
+                best, index = channel.clone(), torch.zeros_like(channel, dtype=torch.long)
+            else:
+                better = channel > best
+                torch.maximum(best, channel, out=best)
+                index.masked_fill_(better, c)
+    return index[None]
 
 
 def mean_by_label(maps: PixelData, labels: torch.Tensor, num_labels: int) -> torch.Tensor:

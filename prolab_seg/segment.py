@@ -253,18 +253,19 @@ def predict(model: torch.nn.Module, image: str, tile_size: int = TILE_SIZE,
     from mmengine.dataset import pseudo_collate
 
     pipeline = Compose([t for t in model.cfg.test_pipeline if t['type'] != 'LoadAnnotations'])
-    data = pseudo_collate([pipeline(dict(img_path=image))])
     head = model.decode_head
     with torch.no_grad(), _with_activations(model):
-        batch = model.data_preprocessor(data, False)
-        meta = batch['data_samples'][0].metainfo
+        batch = model.data_preprocessor(pseudo_collate([pipeline(dict(img_path=image))]), False)
+        inputs, meta = batch['inputs'], batch['data_samples'][0].metainfo
+        del batch  # the input is freed once the network has run
         if _feature_maps_path(model):
-            maps = _whole_maps(model, batch['inputs'], tile_size, tile_margin)
+            maps = _whole_maps(model, inputs, tile_size, tile_margin)
             pre_size = tuple(meta['pad_shape'][:2] if 'pad_shape' in meta else
                              meta['img_shape'][:2])
         else:
-            maps = model.inference(batch['inputs'], [meta])
+            maps = model.inference(inputs, [meta])
             pre_size = None
+        del inputs
     plan = resize_plan(meta, pre_size, getattr(head, 'align_corners', False),
                        model.align_corners)
     c = head.num_classes if isinstance(head, PropertyHead) else model.out_channels
@@ -290,11 +291,11 @@ def summarize(sample: SegDataSample, classes: Sequence[str], top: int = 5) -> di
     plus, when it holds property activations, the ``top`` properties with the highest mean
     activation on the category's pixels (named)."""
     pred = sample.pred_sem_seg.data[0].cpu().long()  # float for a one-category bank
-    ids, counts = torch.unique(pred, return_counts=True)
+    counts = torch.bincount(pred.reshape(-1), minlength=len(classes)).tolist()
     act = sample.get('property_activations')
     means = None if act is None else mean_by_label(act, pred, len(classes))
     out = {}
-    for c, n in sorted(zip(ids.tolist(), counts.tolist()), key=lambda t: -t[1]):
+    for c, n in sorted(((c, n) for c, n in enumerate(counts) if n), key=lambda t: -t[1]):
         entry = dict(pixel_share=round(n / pred.numel(), 4))
         if means is not None:
             entry['top_properties'] = [

@@ -334,8 +334,8 @@ def read_arrays(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:
         raise LabelSpaceError(f'{path}: holds a pickled object array, which is never loaded '
                               '(it could run code); not a prolab-seg label space') from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
-        raise LabelSpaceError(f'{path}: truncated or corrupted .npz ({type(e).__name__}: '
-                              f'{e}); write it again') from None
+        raise LabelSpaceError(f'{path}: truncated or corrupted .npz file (damaged zip '
+                              f'archive: {e}); write it again') from None
 
 
 def read_meta(arrays: dict[str, np.ndarray], path: str) -> dict:

@@ -25,13 +25,13 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
     ``resize`` plan of :func:`prolab_seg.segment.predict`) is drawn as one picture: the input,
     the ground truth if any and the prediction (drawn as mmseg draws them, with a legend), the
     strongest property at each pixel, and the activation maps of the ``top_k`` most active
-    properties, each property named. The property panels are computed at most
-    ``panel_size`` pixels a side (the panels are about 290 pixels wide), so a large image costs
-    no more memory than a small one. Other samples are drawn as mmseg draws them.
+    properties, each property named. Every panel is drawn at most ``panel_size`` pixels a side
+    (the panels are about 290 pixels wide), so a large image costs no more memory than a small
+    one. Other samples are drawn as mmseg draws them.
 
     Args:
         top_k: how many activation maps to draw.
-        panel_size: longest side of the property maps drawn.
+        panel_size: longest side of the panels drawn (larger images are scaled down).
         **kwargs: :class:`~mmseg.visualization.SegLocalVisualizer` arguments.
     """
 
@@ -72,13 +72,18 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
 
     def _seg_panel(self, title: str, image: np.ndarray, sem_seg: PixelData,
                    with_labels: bool) -> tuple:
-        """``(title, mmseg's drawing of sem_seg over image, legend entries)``."""
+        """``(title, mmseg's drawing of sem_seg over image, legend entries)``; ``image`` may be
+        a downscaled copy: ``sem_seg`` is drawn at its size (nearest), the legend names every
+        label present at full size."""
         classes, palette = self.dataset_meta['classes'], self.dataset_meta['palette']
+        full = sem_seg.cpu().data.numpy().astype(np.int64)  # [1, H, W]
+        (h, w), (H, W) = image.shape[:2], full.shape[1:]
+        rows, cols = np.arange(h) * H // h, np.arange(w) * W // w
         # as numpy: mmseg indexes its mask with sem_seg == label, which a one-pixel tensor
         # turns into an integer index
-        labels = PixelData(data=sem_seg.cpu().data.numpy())
+        labels = PixelData(data=full[:, rows[:, None], cols[None, :]])
         drawn = self._draw_sem_seg(image, labels, classes, palette, with_labels)
-        ids = np.unique(labels.data).astype(np.int64)
+        ids = np.flatnonzero(np.bincount(full[full >= 0]))
         return title, drawn, [(classes[c], palette[c]) for c in ids if c < len(classes)]
 
     def draw_properties(self, image: np.ndarray, data_sample: SegDataSample,
@@ -95,6 +100,8 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
         scale = self.panel_size / max(image.shape[:2])
         size = [max(1, round(n * min(1.0, scale))) for n in image.shape[:2]]
         act = image_maps(maps, size).numpy()
+        if list(image.shape[:2]) != size:
+            image = mmcv.imresize(image, (size[1], size[0]), interpolation='area')
         panels = [('input', image, [])]
         if draw_gt and 'gt_sem_seg' in data_sample:
             panels.append(self._seg_panel('ground truth', image, data_sample.gt_sem_seg,
