@@ -7,12 +7,15 @@ a checkpoint that is missing or cannot be read (``load_from``, ``--resume``'s la
 trained weights to predict (``tools/test.py``, ``tools/segment.py``, ``tools/analyze_codes.py``)
 -- a checkpoint that does not fit the model of the config (:func:`check_fits`: missing,
 unexpected or differently shaped keys, e.g. the baseline's checkpoint with a ProLab config).
-A training run that fails before its first iteration leaves no log folder behind.
+A run that fails before its first iteration (or, testing, before evaluating) leaves no log
+folder behind.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import itertools
 import os
 import os.path as osp
 import re
@@ -30,6 +33,7 @@ from prolab_seg.errors import ProlabError
 _KEYS_SHOWN = 8
 #: mmengine's log folder name (``Runner.timestamp``).
 _LOG_DIR = re.compile(r'\d{8}_\d{6}')
+_RUN_NUMBERS = itertools.count()
 
 
 class CheckpointError(ProlabError, RuntimeError):
@@ -171,8 +175,18 @@ def check_run_inputs(cfg: Config) -> None:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """mmengine's default runner, or ``cfg.runner_type`` from mmseg's registry."""
+    """mmengine's default runner, or ``cfg.runner_type`` from mmseg's registry.
+
+    Each runner of a process gets a visualizer of its own: mmengine hands a runner the
+    existing visualizer of the same name, and mmseg's configs name theirs ``'visualizer'``, so
+    a second run in one process would write its visualisation data into the first run's log
+    folder.
+    """
     check_run_inputs(cfg)
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg = copy.deepcopy(cfg)
+        name = cfg.visualizer.get('name', 'visualizer')
+        cfg.visualizer.name = f'{name}_{os.getpid()}_{next(_RUN_NUMBERS)}'
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
@@ -180,8 +194,8 @@ def train(cfg: Config, resume: bool = False, amp: bool = False) -> Runner:
     """Train as mmseg's ``tools/train.py`` does; returns the runner (its model is trained).
 
     A run that fails before finishing its first iteration (a missing or mismatched label
-    space, a bad data root, ...) removes the log folder it created (and ``work_dir`` if it
-    created it and left it empty).
+    space, a bad data root, ...) removes the log folder and config copy it created (and
+    ``work_dir`` if it created it and left it empty).
     """
     cfg.resume = resume
     if amp:
@@ -189,8 +203,7 @@ def train(cfg: Config, resume: bool = False, amp: bool = False) -> Runner:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     runner = None
-    with _log_dir_removed_on_failure(cfg.work_dir, keep=lambda: runner is not None
-                                     and runner.iter > 0):
+    with _log_dir_removed_on_failure(cfg, keep=lambda: runner is not None and runner.iter > 0):
         try:
             runner = build_runner(cfg)
             runner.train()
@@ -200,10 +213,12 @@ def train(cfg: Config, resume: bool = False, amp: bool = False) -> Runner:
 
 
 @contextlib.contextmanager
-def _log_dir_removed_on_failure(work_dir: str, keep: Callable[[], bool]) -> Iterator[None]:
-    """If the block raises and ``keep()`` is false, remove the log folders
-    (``YYYYmmdd_HHMMSS``) that appeared in ``work_dir`` meanwhile, then ``work_dir`` itself if
-    the block created it and it is empty."""
+def _log_dir_removed_on_failure(cfg: Config, keep: Callable[[], bool]) -> Iterator[None]:
+    """If the block raises and ``keep()`` is false, remove what the runner of ``cfg`` created
+    in ``cfg.work_dir`` meanwhile: its log folder (``YYYYmmdd_HHMMSS``) and its copy of the
+    config; then ``work_dir`` itself if the block created it and it is empty."""
+    work_dir = cfg.work_dir
+    dump = osp.basename(cfg.filename) if cfg.filename else None
     existed = osp.isdir(work_dir)
     before = set(os.listdir(work_dir)) if existed else set()
     try:
@@ -211,8 +226,11 @@ def _log_dir_removed_on_failure(work_dir: str, keep: Callable[[], bool]) -> Iter
     except BaseException:
         if not keep() and osp.isdir(work_dir):
             for name in set(os.listdir(work_dir)) - before:
-                if _LOG_DIR.fullmatch(name) and osp.isdir(osp.join(work_dir, name)):
-                    shutil.rmtree(osp.join(work_dir, name), ignore_errors=True)
+                path = osp.join(work_dir, name)
+                if _LOG_DIR.fullmatch(name) and osp.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                elif name == dump and osp.isfile(path):
+                    os.remove(path)
             if not existed and not os.listdir(work_dir):
                 os.rmdir(work_dir)
         raise
@@ -242,7 +260,7 @@ def test(cfg: Config, checkpoint: str, out: str | None = None, show_dir: str | N
         cfg.test_evaluator['output_dir'] = out
         cfg.test_evaluator['keep_results'] = True
     testing = False
-    with _log_dir_removed_on_failure(cfg.work_dir, keep=lambda: testing):
+    with _log_dir_removed_on_failure(cfg, keep=lambda: testing):
         try:
             runner = build_runner(cfg)
             if loaded is not None:
