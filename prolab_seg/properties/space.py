@@ -216,12 +216,12 @@ class PropertySpace(LabelSpace):
         """Load a saved space (no pickle), validating shapes and the content hash.
 
         Args:
-            path: the ``.npz`` or the folder holding ``property_space.npz``.
+            path: the ``.npz`` (any file) or the folder holding ``property_space.npz``.
             classes: if given, must equal the space's class list (same names and order).
             check_sources: also require every descriptions file recorded in
                 ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
         """
-        path = _artifact_path(path)
+        path = Path(path) if Path(path).is_file() else _artifact_path(path)
         space = cls.from_arrays(read_arrays(path), str(path))
         if classes is not None and list(classes) != space.class_names:
             missing = [c for c in classes if c not in space.class_names]
