@@ -4,6 +4,7 @@ the outputs and PropertySegLocalVisualizer."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,128 @@ def test_experiment_features_come_from_predict(tmp_path):
     assert [a for _, a in fired] == pytest.approx([a for _, a in top_properties(means, 2)])
     category = init_model(config(prolab=False), device='cpu')
     assert label_res_features(category, path).shape == (C, 37, 50)
+
+
+# ------------------------------------------------------------- issue 18: inputs and outputs
+def _model():
+    model = init_model(config(), device='cpu')
+    model.dataset_meta = dict(classes=('c0', 'c1', 'c2'))
+    return model
+
+
+def test_one_pixel_image_gets_all_four_outputs(tmp_path):
+    """mmseg's drawing indexed its mask with a one-element tensor (an integer index) and
+    failed after three of the four files were written."""
+    path = image(tmp_path, hw=(1, 1))
+    (summary, ) = segment_images(_model(), [path], str(tmp_path / 'out'))
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'img0.json', 'img0_labels.png', 'img0_mask.png', 'img0_properties.png']
+    assert sum(v['pixel_share'] for v in summary['categories'].values()) == 1
+
+
+def test_folders_and_same_names_in_different_folders(tmp_path):
+    for folder, seed in (('a', 0), ('b', 1), ('b', 2)):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        Image.open(image(tmp_path, seed=seed)).save(tmp_path / folder / f'img{seed % 2}.png')
+    (tmp_path / 'b' / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'out'
+    summaries = segment_images(_model(), [str(tmp_path / 'a'), str(tmp_path / 'b')], str(out))
+    assert [s['name'] for s in summaries] == ['a__img0', 'b__img0', 'img1']
+    assert [Path(s['image']).relative_to(tmp_path).as_posix() for s in summaries] == [
+        'a/img0.png', 'b/img0.png', 'b/img1.png']
+    assert len(list(out.iterdir())) == 3 * 4            # nothing overwritten
+    for name, folder in (('a__img0', 'a'), ('b__img0', 'b')):  # each its own image's result
+        assert json.loads((out / f'{name}.json').read_text())['image'] == str(
+            tmp_path / folder / 'img0.png')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='no image files .* in folder .*empty'):
+        segment_images(_model(), [str(tmp_path / 'empty')], str(out))
+
+
+def test_outputs_never_replace_an_input(tmp_path):
+    from prolab_seg.properties.files import OutputPathError
+    img = image(tmp_path)
+    named_like_output = Path(img).with_name('img0_mask.png')
+    named_like_output.write_bytes(Path(img).read_bytes())     # an input named like an output
+    before = named_like_output.read_bytes()
+    with pytest.raises(OutputPathError, match='img0_mask.png: it would replace .*img0_mask.png'):
+        segment_images(_model(), [img, str(named_like_output)], str(tmp_path))
+    with pytest.raises(OutputPathError, match='refusing to write into the image folder'):
+        segment_images(_model(), [str(tmp_path)], str(tmp_path))
+    assert named_like_output.read_bytes() == before and not (tmp_path / 'img0.json').exists()
+
+
+def test_tiles_are_stitched_where_they_belong():
+    """With context covering the whole image every tile sees what one pass sees, so the
+    stitched maps must be the whole pass's maps, at every offset."""
+    from prolab_seg.segment import _head_maps, _whole_maps
+    model = _model()
+    x = torch.randn(1, 3, 100, 150)
+    with torch.no_grad():
+        whole = _head_maps(model, x)
+        tiled = _whole_maps(model, x, tile_size=32, tile_margin=512)
+    assert tiled.shape == whole.shape and torch.allclose(tiled, whole, atol=1e-5)
+
+
+def test_tiled_and_channel_by_channel_predictions_agree(tmp_path, monkeypatch):
+    import prolab_seg.image_maps as image_maps_module
+    model = _model()
+    path = image(tmp_path, hw=(70, 90))
+    whole = predict(model, path, tile_size=0)
+    tiled = predict(model, path, tile_size=32, tile_margin=256)
+    assert torch.equal(tiled.pred_sem_seg.data, whole.pred_sem_seg.data)
+    monkeypatch.setattr(image_maps_module, 'MAP_BUDGET', 1)  # one channel at a time
+    grouped = predict(model, path, tile_size=0)
+    assert torch.equal(grouped.pred_sem_seg.data, whole.pred_sem_seg.data)
+    classes = ['c0', 'c1', 'c2']
+    assert summarize(grouped, classes) == summarize(whole, classes)
+    pred = whole.pred_sem_seg.data[0]
+    assert torch.allclose(mean_by_label(grouped.property_activations, pred, 3),
+                          mean_by_label(whole.property_activations, pred, 3), atol=1e-6,
+                          equal_nan=True)
+    # on maps with many winners: channel by channel == argmax of all channels at once
+    from mmengine.structures import PixelData
+    from prolab_seg.image_maps import argmax_labels, image_maps, resize_plan
+    plan = resize_plan(dict(ori_shape=(41, 57), padding_size=[0, 3, 0, 2]), (24, 32), False,
+                       False)
+    maps = PixelData(data=torch.randn(6, 6, 8), metainfo=dict(resize=plan))
+    full = image_maps(maps)
+    assert full.shape == (6, 41, 57)
+    assert torch.equal(argmax_labels(maps), full.argmax(0, keepdim=True))
+    assert len(torch.unique(full.argmax(0))) == 6
+
+
+def test_segment_tool_errors_are_one_line(tmp_path, capsys):
+    from prolab_seg import cli
+    from prolab_seg.apis import CheckpointError
+    from test_prolab import _segment_setup
+    tool, (cfg, ckpt), _ = _segment_setup(tmp_path)
+    img = image(tmp_path)
+    missing = str(tmp_path / 'missing.pth')
+    assert cli.run(tool.main, [cfg, missing, img], ValueError) == 2
+    err = capsys.readouterr().err
+    assert err == f'segment.py: error: checkpoint not found: {missing}\n'
+    with pytest.raises(CheckpointError):
+        cli.run(tool.main, [cfg, missing, img, '--debug'], ValueError)
+    assert cli.run(tool.main, [cfg, ckpt, img, '--categories', str(tmp_path / 'cfg.py'),
+                               '--out-dir', str(tmp_path / 'o')], ValueError) == 2
+    err = capsys.readouterr().err
+    assert 'cfg.py: not a label-space .npz file' in err and 'Traceback' not in err
+
+
+@pytest.mark.slow
+def test_large_image_peak_memory(tmp_path):
+    """A 4000 x 4000 image through the tool's path with C=29 categories and K=32 properties:
+    the old post-processing held the (C + K)-channel maps at full resolution three times
+    (9.7 GB); now under 2 GB peak RSS (the process, imports included; about 1.1 GB here)."""
+    import re
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / 'benchmarks' / 'bench_segment_memory.py'),
+                           '--size', '4000'], capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    peak = int(re.search(r'peak RSS (\d+) MiB', proc.stdout).group(1))
+    assert peak < 2048, proc.stdout
+    assert 'large_properties.png' in proc.stdout
