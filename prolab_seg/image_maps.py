@@ -92,9 +92,9 @@ def argmax_labels(maps: PixelData, threshold: float | None = None) -> torch.Tens
 
 def mean_by_label(maps: PixelData, labels: torch.Tensor, num_labels: int) -> torch.Tensor:
     """``[num_labels, c]``: the mean of each channel of ``maps`` at the image size over the
-    pixels of each label (``labels``: ``[H, W]``; values outside ``[0, num_labels)`` are left
-    out; NaN for a label without pixels)."""
-    flat = labels.reshape(-1).long()
+    pixels of each label (``labels``: ``[H, W]``, any device; values outside
+    ``[0, num_labels)`` are left out; NaN for a label without pixels)."""
+    flat = labels.reshape(-1).long().to(maps.data.device)
     keep = (flat >= 0) & (flat < num_labels)
     every = bool(keep.all())
     idx = flat if every else flat[keep]

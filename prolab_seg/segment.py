@@ -13,10 +13,10 @@ full-resolution maps are never held at once: :func:`predict` keeps the model's m
 resolution it outputs them (feature resolution in ``whole`` mode) with the resize that brings
 them to the image, and every image-size quantity (the label map, the per-category mean
 activations) is computed a few channels at a time (:mod:`prolab_seg.image_maps`). In ``whole``
-mode an image larger than ``tile_size`` pixels a side runs through the
-network in tiles (each with ``tile_margin`` pixels of context) stitched at feature resolution;
-near tile seams the result can differ slightly from one whole pass. Pictures are drawn by
-:class:`~prolab_seg.visualization.PropertySegLocalVisualizer`.
+mode an image larger than ``tile_size`` pixels a side runs through the network in tiles (each
+with ``tile_margin`` pixels of context) stitched at feature resolution; near tile seams the
+result can differ slightly from one whole pass. Pictures are drawn by
+:class:`~prolab_seg.visualization.PropertySegLocalVisualizer` (at most 512 pixels a side).
 """
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def check_image(path: str) -> None:
 
 def list_images(paths: Sequence[str]) -> list[str]:
     """``paths`` with every folder replaced by the image files in it (``IMAGE_SUFFIXES``,
-    sorted, not recursive); a folder without images is an error."""
+    sorted, not recursive), each file once; a folder without images is an error."""
     images = []
     for path in paths:
         if not osp.isdir(path):
@@ -128,7 +128,10 @@ def list_images(paths: Sequence[str]) -> list[str]:
             raise FileNotFoundError(f'no image files ({", ".join(IMAGE_SUFFIXES)}) in folder '
                                     f'{path}')
         images += found
-    return images
+    unique: dict[str, str] = {}
+    for path in images:
+        unique.setdefault(osp.realpath(path), path)
+    return list(unique.values())
 
 
 def output_names(images: Sequence[str]) -> list[str]:
@@ -147,14 +150,14 @@ def output_names(images: Sequence[str]) -> list[str]:
     for suffix in (False, True):
         counts = Counter(names)
         names = [relative(p, suffix) if counts[n] > 1 else n for p, n in zip(paths, names)]
-    seen: Counter = Counter()
+    used: set[str] = set()
     unique = []
-    for name in names:
-        seen[name] += 1
-        candidate = name if seen[name] == 1 else f'{name}-{seen[name]}'
-        while candidate in names and candidate != name:
-            seen[name] += 1
-            candidate = f'{name}-{seen[name]}'
+    for name in names:  # the same file twice, or a name another one took: numbered
+        candidate, number = name, 1
+        while candidate in used or (candidate != name and candidate in names):
+            number += 1
+            candidate = f'{name}-{number}'
+        used.add(candidate)
         unique.append(candidate)
     return unique
 

@@ -339,3 +339,13 @@ def test_large_image_peak_memory(tmp_path):
     peak = int(re.search(r'peak RSS (\d+) MiB', proc.stdout).group(1))
     assert peak < 2048, proc.stdout
     assert 'large_properties.png' in proc.stdout
+
+
+def test_output_names_are_distinct_and_readable(tmp_path):
+    from prolab_seg.segment import list_images, output_names
+    assert output_names(['a/x.png', 'b/x.png', 'c/y.png']) == ['a__x', 'b__x', 'y']
+    assert output_names(['a/x.png', 'a/x.jpg', 'z.png']) == ['a__x_png', 'a__x_jpg', 'z']
+    names = output_names(['a__x.png', 'a/x.png', 'b/x.png'])
+    assert len(set(names)) == 3 and names[2] == 'b__x'
+    path = image(tmp_path)
+    assert list_images([path, str(Path(path).parent / '.' / Path(path).name)]) == [path]
