@@ -518,6 +518,8 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
                             store.put(name, sentences)
                     finished.put((name, sentences, None))
                 except BaseException as e:  # handed to the calling thread
+                    if not isinstance(e, DescribeError):
+                        stop.set()  # the run is over: no worker starts another request
                     finished.put((name, None, e))
 
         # daemon threads: returning (error, Ctrl-C, deadline) never waits for a request in
