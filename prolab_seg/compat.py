@@ -21,15 +21,22 @@ Applied once by ``import prolab_seg``; nothing in site-packages is edited.
 4. ``pkg_resources``: mmengine resolves ``mmseg::`` base configs through it, and
    setuptools >= 82 removed it. The install pins ``setuptools>=77.0.3,<81``;
    :func:`check_pkg_resources` turns the obscure failure into a clear message.
+
+The oldest torch this works with is ``MIN_TORCH`` (2.4: ``torch.serialization.add_safe_globals``,
+which patch 2 needs, appeared there); ``pyproject.toml`` states the same floor and
+:func:`check_torch` refuses an older torch by name.
 """
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import re
 import sys
 import types
 
 STUB_NAME = 'mmcv._ext'
+#: The oldest torch prolab-seg supports (``torch.serialization.add_safe_globals``).
+MIN_TORCH = (2, 4)
 _applied = False
 
 
@@ -112,6 +119,18 @@ def check_pkg_resources() -> None:
             "resolve 'mmseg::' base configs. Run: pip install 'setuptools>=77.0.3,<81'")
 
 
+def check_torch(version: str | None = None) -> None:
+    """Fail clearly if torch (``version``, default: the installed one) is older than
+    ``MIN_TORCH``."""
+    import torch
+    version = torch.__version__ if version is None else version
+    found = tuple(int(part) for part in re.findall(r'\d+', version)[:2])
+    if found < MIN_TORCH:
+        raise ImportError(f'prolab-seg needs torch >= {".".join(map(str, MIN_TORCH))} '
+                          f'(torch.serialization.add_safe_globals, for safe checkpoint loading); '
+                          f'torch {version} is installed: pip install "torch>=2.4"')
+
+
 def check_mmcv() -> None:
     """Fail clearly if no mmcv distribution is installed."""
     if importlib.util.find_spec('mmcv') is None:
@@ -131,6 +150,7 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    check_torch()
     check_mmcv()
     check_pkg_resources()
     install_mmcv_ext_stub()

@@ -19,12 +19,16 @@ with ``default``. Actions:
 * ``html``           -- HTTP 200, ``Content-Type: text/html``, an HTML page
 * ``choices_str``    -- HTTP 200 chat completion whose ``choices`` is a string
 * ``facets``         -- prolab-v2 answer: ``facet_sentences_for(category)`` in prose
+
+``SilentServer()`` accepts connections and never answers (a stuck server); ``connections``
+counts them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import socket
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,3 +199,42 @@ class ChatServer:
                 raise ValueError(f'unknown scripted action {action!r}')
 
         return Handler
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never reads or answers them."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._sock.bind(('127.0.0.1', 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def connections(self) -> int:
+        return len(self._held)
+
+    @property
+    def base_url(self) -> str:
+        return f'http://127.0.0.1:{self._sock.getsockname()[1]}/v1'
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._held.append(self._sock.accept()[0])
+            except socket.timeout:
+                continue
+
+    def __enter__(self) -> 'SilentServer':
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self._sock.close()

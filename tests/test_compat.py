@@ -80,3 +80,18 @@ def test_arbitrary_objects_still_refused(tmp_path):
 def test_cuda_set_device_is_noop_without_cuda():
     """mmengine's pytorch launcher calls it before init_process_group, also for gloo."""
     torch.cuda.set_device(0)
+
+
+def test_torch_floor_is_stated_once_and_enforced():
+    """pyproject.toml's torch floor is the one compat needs (add_safe_globals: torch 2.4), and
+    an older torch is refused by name, not with an AttributeError deep in the import."""
+    import tomllib
+    from pathlib import Path
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / 'pyproject.toml').read_text())
+    (spec, ) = [d for d in project['project']['dependencies'] if d.split('>')[0] == 'torch']
+    assert spec.split('#')[0].strip() == 'torch>=' + '.'.join(map(str, compat.MIN_TORCH))
+    assert hasattr(torch.serialization, 'add_safe_globals')
+    compat.check_torch()                                     # the installed one passes
+    compat.check_torch('2.4.0')
+    with pytest.raises(ImportError, match=r'needs torch >= 2\.4 .*torch 2\.1\.2\+cpu is installed'):
+        compat.check_torch('2.1.2+cpu')

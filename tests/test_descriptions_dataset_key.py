@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from prolab_seg.cli import run
 from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.properties import load_descriptions
 from prolab_seg.properties.descriptions import DescriptionsError
@@ -53,17 +54,17 @@ def test_load_descriptions_names_the_key_the_classes_and_the_fix(tmp_path):
     assert list(fixed.categories) == list(json.loads(V1_DESCRIPTIONS.read_text())['categories'])
 
 
-def test_demo_refuses_before_generating(tmp_path):
+def test_demo_refuses_before_generating(tmp_path, capsys):
     path = copied_descriptions(tmp_path)
     data, work = tmp_path / 'data', tmp_path / 'work'
     with pytest.raises(DescriptionsError, match='"dataset" is \'property_world\''):
         run_demo(str(work), str(data), iters=1, spec=str(V1_SPEC), descriptions=str(path))
     spec = importlib.util.spec_from_file_location('demo_cli', REPO / 'tools' / 'demo.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    with pytest.raises(SystemExit, match=f'demo.py: {path}: its "dataset"'):
-        cli.main(['--work-dir', str(work), '--data-root', str(data), '--spec', str(V1_SPEC),
-                  '--descriptions', str(path)])
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert run(demo.main, ['--work-dir', str(work), '--data-root', str(data), '--spec',
+                           str(V1_SPEC), '--descriptions', str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f'demo.py: error: {path}: its "dataset"')
     assert not data.exists() and not work.exists()
     # a description missing for a category of the spec: also before generating
     with pytest.raises(DescriptionsError, match=r"no descriptions for \['sky'\]"):

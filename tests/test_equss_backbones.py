@@ -124,3 +124,29 @@ def test_dino_vit_configs_build_with_expected_sizes():
         assert cfg.model.backbone.embed_dims == dim and cfg.model.head.in_channels == dim
         assert cfg.model.quantizer.num_codewords == k
         assert cfg.model.backbone.patch_size == 8
+
+
+def test_convert_dino_errors_are_one_line(tmp_path, capsys):
+    """A file that is not a weights-only checkpoint is refused by name, without torch's advice
+    to load it with weights_only=False (which would run its code); the output never replaces
+    the input; an unknown key names itself."""
+    import argparse
+
+    import convert_dino as tool
+    from prolab_seg import cli
+    pickled = tmp_path / 'pickled.pth'
+    torch.save({'state_dict': argparse.Namespace(a=1)}, pickled)  # a global torch refuses
+    assert cli.run(tool.main, [str(pickled), str(tmp_path / 'out.pth')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'convert_dino.py: error: DINO checkpoint {pickled} cannot be loaded')
+    assert 'weights_only' not in err and len(err.strip().splitlines()) == 1
+    src = tmp_path / 'dino.pth'
+    torch.save({'blocks.0.unknown.weight': torch.ones(1)}, src)
+    before = src.read_bytes()
+    assert cli.run(tool.main, [str(src), str(src)]) == 2
+    assert 'it would replace' in capsys.readouterr().err and src.read_bytes() == before
+    assert cli.run(tool.main, [str(src), str(tmp_path / 'out.pth')]) == 2
+    assert "unexpected key in DINO checkpoint: 'blocks.0.unknown.weight'" in \
+        capsys.readouterr().err
+    assert cli.run(tool.main, [str(src), str(tmp_path / 'out.pth'), '--key', 'teacher']) == 2
+    assert "has no sub-dict 'teacher'" in capsys.readouterr().err

@@ -208,3 +208,22 @@ def test_kmeans_weighs_repeated_descriptions(weight_repeats):
         w = count[members] if weight_repeats else np.ones(len(members))
         mean = (w[:, None] * emb[members]).sum(0)
         np.testing.assert_allclose(space.centroids[k], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_readers_name_the_file_and_the_problem(tmp_path):
+    """Every way a file can fail to be a label space, through every reader."""
+    from prolab_seg.properties import PropertySpace
+    from prolab_seg.properties.label_space import LabelSpaceError
+    from test_reliability_tools import bad_spaces
+    for path, problem in bad_spaces(tmp_path).items():
+        for read in (load_label_space, PropertySpace.load, build_label_space):
+            with pytest.raises(LabelSpaceError) as e:
+                read(path)
+            message = str(e.value)
+            assert message.startswith(f'{path}: {problem}'), message
+            assert not any(s in message for s in ('BadZipFile', 'allow_pickle', '\n'))
+    bad_meta = tmp_path / 'bad_meta.npz'
+    np.savez(bad_meta, format=np.array('prolab-seg/label-embedding@1'),
+             class_names=np.array(['a']), vectors=np.ones((1, 2)), meta=np.array('{oops'))
+    with pytest.raises(LabelSpaceError, match='bad_meta.npz: array "meta" is not valid JSON'):
+        load_label_space(bad_meta)

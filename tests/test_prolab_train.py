@@ -236,3 +236,90 @@ def test_torchrun_two_processes_gloo(property_world_root, spaces, tmp_path):
     assert (work / 'iter_3.pth').exists()
     log = '\n'.join(p.read_text() for p in work.rglob('*.log'))
     assert 'Distributed training: True' in log and 'Iter(train) [1/3]' in log
+
+
+# ------------------------------------------------------------- issue 18: tools, one line each
+def _tool(name):
+    """tools/<name>.py as a module."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'{name}_tool', REPO / 'tools' / f'{name}.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def _cli_options(root, space=None):
+    return ['--cfg-options', *(f'{k}={root}' for k in (
+        'train_dataloader.dataset.data_root', 'val_dataloader.dataset.data_root',
+        'test_dataloader.dataset.data_root')), *([] if space is None else [
+            f'model.decode_head.label_space={space}',
+            f'model.auxiliary_head.label_space={space}'])]
+
+
+def _log_dirs(work: Path) -> list:
+    return [p.name for p in work.iterdir()] if work.exists() else []
+
+
+def test_checkpoint_of_another_model_is_refused(property_world_root, spaces, tmp_path, capsys):
+    """The baseline's checkpoint with the ProLab config (and the reverse) would load
+    non-strictly: random heads, plausible masks, rc 0. Refused by test and segment, naming
+    the keys."""
+    from mmengine.registry import init_default_scope
+
+    from mmseg.registry import MODELS
+    from prolab_seg import cli
+    from prolab_seg.segment import load_segmentor
+    init_default_scope('mmseg')
+    opts = {BASELINE: options(property_world_root, tmp_path / 'w'),
+            PROLAB: options(property_world_root, tmp_path / 'w', spaces)}
+    ckpts = {}
+    for config in (BASELINE, PROLAB):
+        model = MODELS.build(apis.load_config(config, opts[config], str(tmp_path / 'w')).model)
+        ckpts[config] = str(tmp_path / f'{Path(config).stem}.pth')
+        torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpts[config])
+    for config, ckpt, missing, unexpected in (
+            (PROLAB, ckpts[BASELINE], 'head.conv_seg.centroids', 'auxiliary_head.conv_seg'),
+            (BASELINE, ckpts[PROLAB], 'auxiliary_head.conv_seg', 'head.conv_seg.centroids')):
+        o = opts[config]
+        with pytest.raises(apis.CheckpointError, match=rf'{ckpt} does not fit the model of the '
+                           rf'config.*missing \d+ keys: .*{missing}.*unexpected \d+ keys: '
+                           rf'.*{unexpected}'):
+            apis.test(apis.load_config(config, o, str(tmp_path / 't')), ckpt)
+        assert _log_dirs(tmp_path / 't') == []          # nothing evaluated, no log folder
+        with pytest.raises(apis.CheckpointError, match='does not fit'):
+            load_segmentor(config, ckpt, cfg_options=o)
+        argv = [config, ckpt, '--work-dir', str(tmp_path / 't'), *_cli_options(
+            property_world_root, spaces['seen'] if config == PROLAB else None)]
+        assert cli.run(_tool('test').main, argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith('test.py: error: checkpoint') and 'Traceback' not in err
+    # the right checkpoint still loads and evaluates
+    assert 'mIoU' in apis.test(apis.load_config(PROLAB, opts[PROLAB], str(tmp_path / 't')),
+                               ckpts[PROLAB])
+
+
+def test_train_user_errors_are_one_line_and_leave_no_log_folder(property_world_root, spaces,
+                                                                tmp_path, capsys):
+    from prolab_seg import cli
+    from test_reliability_tools import bad_spaces
+    train = _tool('train')
+    (tmp_path / 'a_file').write_text('x')
+    cases = [(str(tmp_path / 'absent.npz'), 'label space file not found'),
+             (spaces['all'], 'does not match the 23 dataset classes'),
+             *((str(p), problem) for p, problem in bad_spaces(tmp_path).items())]
+    for i, (space, message) in enumerate(cases):
+        work = tmp_path / f'w{i}'
+        argv = [PROLAB, '--work-dir', str(work), *_cli_options(property_world_root, space)]
+        assert cli.run(train.main, argv) == 2, space
+        err = capsys.readouterr().err
+        assert err.startswith('train.py: error: ') and message in err, err
+        assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err
+        assert _log_dirs(work) == [], space                     # no timestamped log folder
+    work = tmp_path / 'a_file' / 'work'                         # cannot be created
+    assert cli.run(train.main, [PROLAB, '--work-dir', str(work),
+                                *_cli_options(property_world_root, spaces['seen'])]) == 2
+    err = capsys.readouterr().err
+    assert 'Not a directory' in err and 'a_file' in err and 'Traceback' not in err
+    with pytest.raises(FileNotFoundError):                      # --debug: the traceback
+        cli.run(train.main, [PROLAB, '--debug', '--work-dir', str(tmp_path / 'd'),
+                             *_cli_options(property_world_root, str(tmp_path / 'absent.npz'))])

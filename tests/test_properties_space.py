@@ -136,7 +136,7 @@ def test_load_validates(space, tmp_path):
     np.savez(tmp_path / 'shape.npz', **arrays)
     with pytest.raises(ValueError, match=r'shape.npz: .*centroids must be \[K, E\] with K = 5'):
         PropertySpace.load(tmp_path / 'shape.npz')
-    with pytest.raises(ValueError, match='cannot read'):
+    with pytest.raises(FileNotFoundError, match='label space file not found: .*absent.npz'):
         PropertySpace.load(tmp_path / 'absent.npz')
 
 
@@ -152,7 +152,7 @@ def test_constructor_validates():
         PropertySpace(['a'], np.ones((1, 2)), np.ones((2, 3)), {})
     with pytest.raises(ValueError, match='multi-hot'):
         PropertySpace(['a'], np.full((1, 2), 0.5), np.eye(2), {})
-    with pytest.raises(ValueError, match='duplicate class names'):
+    with pytest.raises(ValueError, match='duplicate category name'):
         PropertySpace(['a', 'a'], np.ones((2, 2)), np.eye(2), {})
 
 

@@ -1,9 +1,13 @@
-"""LLM answers as real servers give them: prose-wrapped lists, bad 200 bodies, dead servers."""
+"""LLM answers as real servers give them: prose-wrapped lists, bad 200 bodies, dead servers,
+servers that never answer, interrupts, deadlines, two runs on one output."""
 import json
 import multiprocessing
 import os
+import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,10 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chat_server import ChatServer, facet_sentences_for, sentences_for
-from prolab_seg.properties import dataset_class_names
-from prolab_seg.properties.llm import (FACETS, DescribeError, InvalidAnswer, RetryPolicy,
-                                       build_messages, describe_categories, parse_descriptions)
+from chat_server import ChatServer, SilentServer, facet_sentences_for, sentences_for
+from prolab_seg.properties import DescriptionSet, dataset_class_names, load_descriptions
+from prolab_seg.properties.llm import (FACETS, DeadlineError, DescribeError, EndpointError,
+                                       InvalidAnswer, RetryPolicy, build_messages,
+                                       describe_categories, parse_descriptions, save_merged,
+                                       silent_server_bound)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tools'))
@@ -228,3 +234,122 @@ def test_describe_v2_through_the_server(tmp_path):
     space = build_property_space(loaded.categories, 3, model='hashing-32')
     assert space.texts[:12] == [s for facet in out['sky'].values() for s in facet]
     assert list(space.text_class) == [0] * 12 + [1] * 12
+
+
+# ------------------------------------------------------------- a server that never answers
+CITYSCAPES = dataset_class_names('cityscapes')  # 19
+
+
+def test_silent_server_is_refused_after_a_few_timeouts():
+    with SilentServer() as server:
+        with pytest.raises(EndpointError, match='accepts connections but answered none of 3 '
+                                                'requests in a row within the timeout'):
+            describe_categories(CITYSCAPES, 'm', base_url=server.base_url, concurrency=4,
+                                retry=FAST, timeout=0.3)
+        time.sleep(0.3)
+        asked = server.connections
+    assert 3 <= asked <= 2 * 4      # not every category's attempts (19 x 3 before)
+
+
+def test_default_options_refuse_a_silent_server_within_two_minutes(tmp_path):
+    """Computed, not waited: with the CLI's defaults the breaker trips after the first round of
+    timeouts; the bound's rounds are what a run does (one worker: 3 requests, then stop)."""
+    args = gen_properties.parse_args(['describe', '--dataset', 'cityscapes', '--model', 'm',
+                                      '--out', str(tmp_path / 'c.json')])
+    retry = RetryPolicy(args.max_attempts, args.base_delay, args.max_delay)
+    bound = silent_server_bound(args.timeout, args.concurrency, retry,
+                                num_categories=len(CITYSCAPES))
+    assert bound == args.timeout < 120
+    assert silent_server_bound(0.2, 1, FAST) == pytest.approx(3 * 0.2 + 0.01 + 0.02)
+    with SilentServer() as server:
+        with pytest.raises(EndpointError):
+            describe_categories(CITYSCAPES, 'm', base_url=server.base_url, concurrency=1,
+                                retry=FAST, timeout=0.2)
+        time.sleep(0.3)                 # a worker that went on would connect again meanwhile
+        assert server.connections == 3
+
+
+def test_ctrl_c_returns_without_waiting_for_requests_in_flight(tmp_path):
+    """Requests in flight would hold the old run for --timeout (60 s)."""
+    env = dict(os.environ, OPENAI_API_KEY=KEY, PYTHONPATH=str(REPO))
+    with SilentServer() as server:
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / 'tools' / 'gen_properties.py'),
+             *describe_argv(tmp_path, server.base_url, '--timeout', '60', '--concurrency', '2')],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            until = time.monotonic() + 120
+            while server.connections < 2 and proc.poll() is None and time.monotonic() < until:
+                time.sleep(0.05)
+            assert server.connections == 2, proc.stderr.read() if proc.poll() else 'no request'
+            proc.send_signal(signal.SIGINT)
+            err = proc.communicate(timeout=20)[1]
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert 'interrupted; no category was finished' in err and 'Traceback' not in err
+
+
+def test_deadline_stops_the_run(tmp_path, capsys):
+    with SilentServer() as server:
+        with pytest.raises(DeadlineError, match='deadline of 0.5 s reached: 3 of 3 categories '
+                                                'not described'):
+            describe_categories(['sky', 'road', 'wall'], 'm', base_url=server.base_url,
+                                timeout=30, deadline=0.5)
+        assert gen_properties.main(describe_argv(tmp_path, server.base_url, '--timeout', '30',
+                                                 '--deadline', '0.5')) == 1
+    err = capsys.readouterr().err
+    assert 'error: deadline of 0.5 s reached' in err and 'no category was finished' in err
+
+
+# ------------------------------------------------------------- two runs, one output
+def test_two_runs_on_one_out_keep_each_others_categories(tmp_path):
+    out = tmp_path / 'toy.json'
+    lists = {'a': ['sky', 'road', 'wall'], 'b': ['car', 'bus', 'road']}
+    codes = {}
+    with ChatServer(default='slow:0.2') as server:
+        def run(key):
+            classes = tmp_path / f'{key}.txt'
+            classes.write_text('\n'.join(lists[key]))
+            codes[key] = gen_properties.main([
+                'describe', '--dataset', 'toy', '--classes', str(classes), '--out', str(out),
+                '--model', 'm', '--base-url', server.base_url, '--concurrency', '1'])
+        threads = [threading.Thread(target=run, args=(k, )) for k in lists]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert codes == {'a': 0, 'b': 0}
+    every = {'sky', 'road', 'wall', 'car', 'bus'}
+    cache = json.loads((tmp_path / 'toy.json.cache.json').read_text())
+    assert set(cache['categories']) == every
+    written = load_descriptions(out).categories
+    assert written == {n: sentences_for(n, 12) for n in written} and set(written) == every
+
+
+def test_merging_into_an_out_keeps_its_synonyms(tmp_path):
+    """A file someone gave synonyms (issue 17's field) keeps them when describe merges into
+    it; this run's synonyms of a category replace the file's."""
+    out = tmp_path / 'toy.json'
+    first = DescriptionSet({'sky': sentences_for('sky', 10), 'road': sentences_for('road', 10)},
+                           'toy', 'm', 'prolab-v3', synonyms={'sky': ['heavens'],
+                                                               'road': ['street']})
+    save_merged(out, first)
+    second = DescriptionSet({'car': sentences_for('car', 10)}, 'toy', 'm', 'prolab-v3',
+                            synonyms={'car': ['automobile'], 'road': ['roadway']})
+    written = save_merged(out, second)
+    assert load_descriptions(out).synonyms == written.synonyms == {
+        'sky': ['heavens'], 'road': ['roadway'], 'car': ['automobile']}
+
+
+def test_progress_bar_counts_resumed_categories(tmp_path, capsys):
+    with ChatServer() as server:
+        describe_categories(['sky', 'road'], 'm', base_url=server.base_url,
+                            cache=tmp_path / 'toy.json.cache.json')
+    with ChatServer() as server:
+        assert gen_properties.main(describe_argv(tmp_path, server.base_url)) == 0
+    assert dict(server.counts) == {'wall': 1}
+    bar = [line for line in capsys.readouterr().err.replace('\r', '\n').splitlines()
+           if '/3 [' in line]
+    assert '3/3' in bar[-1]                     # the run ends at 3 of 3, not at 1 of 3

@@ -4,6 +4,7 @@ the outputs and PropertySegLocalVisualizer."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from PIL import Image
 import prolab_seg  # noqa: F401  (registers the head and the visualizer)
 from mmseg.apis import init_model
 from mmseg.registry import VISUALIZERS
+from prolab_seg.image_maps import image_maps, mean_by_label
 from prolab_seg.segment import (load_segmentor, predict, segment_images, summarize,
                                 top_properties)
 from prolab_seg.visualization import PropertySegLocalVisualizer
@@ -93,8 +95,8 @@ def test_prediction_is_test_steps_from_one_forward_pass(tmp_path, test_cfg, size
         assert passes == 1
     assert sample.pred_sem_seg.data.shape == (1, 37, 50)
     assert torch.equal(sample.pred_sem_seg.data, ref.pred_sem_seg.data)
-    assert torch.allclose(sample.seg_logits.data, ref.seg_logits.data, atol=1e-6)
-    act = sample.property_activations.data
+    assert torch.allclose(image_maps(sample.class_maps), ref.seg_logits.data, atol=1e-6)
+    act = image_maps(sample.property_activations)
     assert act.shape == (K, 37, 50) and 0 <= act.min() and act.max() <= 1
     assert not model.decode_head._with_activations and model.out_channels == C  # restored
 
@@ -102,7 +104,7 @@ def test_prediction_is_test_steps_from_one_forward_pass(tmp_path, test_cfg, size
 def test_activations_are_the_heads_at_the_image_size(tmp_path):
     model = init_model(config(), device='cpu')
     path = image(tmp_path, hw=(32, 48))
-    act = predict(model, path).property_activations.data
+    act = image_maps(predict(model, path).property_activations)
     rgb = np.asarray(Image.open(path))[..., ::-1].copy()  # BGR, as mmseg loads it
     batch = model.data_preprocessor(dict(inputs=[torch.from_numpy(rgb).permute(2, 0, 1)]), False)
     with torch.no_grad():
@@ -138,6 +140,7 @@ def test_summaries_and_outputs(tmp_path):
     for path, summary in zip(paths, summaries):
         sample = predict(model, path)
         assert summary == json.loads((out / f'{Path(path).stem}.json').read_text())
+        assert summary['name'] == Path(path).stem
         assert summary['categories'] == summarize(sample, ['c0', 'c1', 'c2'])
         pred = sample.pred_sem_seg.data[0]
         labels = np.asarray(Image.open(out / f'{Path(path).stem}_labels.png'))
@@ -146,22 +149,28 @@ def test_summaries_and_outputs(tmp_path):
                   for i, c in enumerate(('c0', 'c1', 'c2')) if (pred == i).any()}
         assert {c: v['pixel_share'] for c, v in summary['categories'].items()} == shares
         assert list(summary['categories']) == sorted(shares, key=lambda c: -shares[c])
-        act = sample.property_activations.data
+        act = image_maps(sample.property_activations).double()
         for c, v in summary['categories'].items():
             mean = act[:, pred == int(c[1])].mean(1)
             top = torch.argsort(-mean)[:5].tolist()
             assert [(p['property'], p['name']) for p in v['top_properties']] == \
                 [(k, f'p{k}: sentence {k}') for k in top]
+            assert [p['activation'] for p in v['top_properties']] == pytest.approx(
+                [round(float(mean[k]), 3) for k in top], abs=1e-3)
         assert (out / f'{Path(path).stem}_properties.png').is_file()
 
 
-def test_top_properties_is_the_mean_on_the_mask():
+def test_mean_by_label_and_top_properties():
+    from mmengine.structures import PixelData
     act = torch.zeros(3, 2, 2)
     act[1, 0] = 1.0
     act[2] = 0.5
-    mask = torch.tensor([[True, True], [False, False]])
-    assert top_properties(act, mask, 2) == [(1, 1.0), (2, 0.5)]
-    assert top_properties(act, ~mask, 1) == [(2, 0.5)]
+    labels = torch.tensor([[0, 0], [1, 255]])  # 255: left out
+    means = mean_by_label(PixelData(data=act), labels, 3)
+    assert torch.allclose(means[:2], torch.tensor([[0, 1, 0.5], [0, 0, 0.5]]))
+    assert means[2].isnan().all()                          # label 2 has no pixel
+    assert top_properties(means[0], 2) == [(1, 1.0), (2, 0.5)]
+    assert top_properties(means[1], 1) == [(2, 0.5)]
 
 
 def test_visualizer_is_registered_and_falls_back_to_mmsegs_drawing(tmp_path):
@@ -229,6 +238,30 @@ def test_property_picture_layout(tmp_path):
     assert sum(k == 'colorbar' for k in boxes) == 1 and len(images) == 3
 
 
+def test_property_picture_of_a_large_image_at_panel_size():
+    """Maps at model resolution (a ``resize`` plan, as :func:`predict` gives them) and a large
+    image are drawn at most ``panel_size`` pixels a side; the legend still names a category of
+    a few pixels that the scaled-down prediction loses."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    vis = PropertySegLocalVisualizer(name='large_vis', top_k=2, panel_size=64)
+    vis.set_dataset_meta(['a', 'b', 'c'], [[255, 0, 0], [0, 0, 255], [0, 255, 0]])
+    pred = torch.zeros(1, 600, 900, dtype=torch.long)
+    pred[:, :, 450:] = 1
+    pred[:, 1, 1] = 2  # one pixel
+    act = torch.zeros(3, 19, 29)  # the model's resolution (stride 32)
+    act[0, :, 15:] = 1.0
+    plan = dict(pre_size=None, pre_align=False, padding=[0] * 4, flip=None, size=(600, 900),
+                align_corners=False)
+    sample = SegDataSample()
+    sample.pred_sem_seg = PixelData(data=pred)
+    sample.property_activations = PixelData(
+        data=act, metainfo=dict(resize=plan, property_names=['p0', 'p1', 'p2']))
+    vis.draw_properties(np.full((600, 900, 3), 128, np.uint8), sample)
+    assert vis.layout['sizes'] == [(43, 64)] * 3  # input, prediction, one distinctive map
+    assert vis.layout['legend'] == ['a', 'b', 'c'] and vis.layout['properties'] == [0]
+
+
 def test_distinctive_properties_by_turns():
     from prolab_seg.visualization.local_visualizer import distinctive_properties
     seg = np.array([[0, 0, 0, 1]])
@@ -291,9 +324,147 @@ def test_experiment_features_come_from_predict(tmp_path):
     (tmp_path / 'ann_dir' / 'val').mkdir(parents=True)
     Image.fromarray(label).save(tmp_path / 'ann_dir' / 'val' / Path(path).name)
     info = DataInfo(str(tmp_path), ['c0', 'c1', 'c2'], ['c0', 'c1'], ['c2'], {}, {})
-    act = predict(model, path).property_activations.data
+    act = image_maps(predict(model, path).property_activations)
     assert torch.equal(label_res_features(model, path), act)
-    assert fired_properties(model, info, path, 'c2', top=2) == [
-        (f'p{k}: sentence {k}', a) for k, a in top_properties(act, label == 2, 2)]
+    means = act[:, torch.from_numpy(label == 2)].double().mean(1)
+    fired = fired_properties(model, info, path, 'c2', top=2)
+    assert [name for name, _ in fired] == [f'p{k}: sentence {k}' for k, _ in
+                                           top_properties(means, 2)]
+    assert [a for _, a in fired] == pytest.approx([a for _, a in top_properties(means, 2)])
     category = init_model(config(prolab=False), device='cpu')
     assert label_res_features(category, path).shape == (C, 37, 50)
+
+
+# ------------------------------------------------------------- issue 18: inputs and outputs
+def _model():
+    model = init_model(config(), device='cpu')
+    model.dataset_meta = dict(classes=('c0', 'c1', 'c2'))
+    return model
+
+
+def test_one_pixel_image_gets_all_four_outputs(tmp_path):
+    """mmseg's drawing indexed its mask with a one-element tensor (an integer index) and
+    failed after three of the four files were written."""
+    path = image(tmp_path, hw=(1, 1))
+    (summary, ) = segment_images(_model(), [path], str(tmp_path / 'out'))
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == [
+        'img0.json', 'img0_labels.png', 'img0_mask.png', 'img0_properties.png']
+    assert sum(v['pixel_share'] for v in summary['categories'].values()) == 1
+
+
+def test_folders_and_same_names_in_different_folders(tmp_path):
+    for folder, seed in (('a', 0), ('b', 1), ('b', 2)):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        Image.open(image(tmp_path, seed=seed)).save(tmp_path / folder / f'img{seed % 2}.png')
+    (tmp_path / 'b' / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'out'
+    summaries = segment_images(_model(), [str(tmp_path / 'a'), str(tmp_path / 'b')], str(out))
+    assert [s['name'] for s in summaries] == ['a__img0', 'b__img0', 'img1']
+    assert [Path(s['image']).relative_to(tmp_path).as_posix() for s in summaries] == [
+        'a/img0.png', 'b/img0.png', 'b/img1.png']
+    assert len(list(out.iterdir())) == 3 * 4            # nothing overwritten
+    for name, folder in (('a__img0', 'a'), ('b__img0', 'b')):  # each its own image's result
+        assert json.loads((out / f'{name}.json').read_text())['image'] == str(
+            tmp_path / folder / 'img0.png')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='no image files .* in folder .*empty'):
+        segment_images(_model(), [str(tmp_path / 'empty')], str(out))
+
+
+def test_outputs_never_replace_an_input(tmp_path):
+    from prolab_seg.properties.files import OutputPathError
+    img = image(tmp_path)
+    named_like_output = Path(img).with_name('img0_mask.png')
+    named_like_output.write_bytes(Path(img).read_bytes())     # an input named like an output
+    before = named_like_output.read_bytes()
+    with pytest.raises(OutputPathError, match='img0_mask.png: it would replace .*img0_mask.png'):
+        segment_images(_model(), [img, str(named_like_output)], str(tmp_path))
+    with pytest.raises(OutputPathError, match='refusing to write into the image folder'):
+        segment_images(_model(), [str(tmp_path)], str(tmp_path))
+    assert named_like_output.read_bytes() == before and not (tmp_path / 'img0.json').exists()
+
+
+def test_tiles_are_stitched_where_they_belong():
+    """With context covering the whole image every tile sees what one pass sees, so the
+    stitched maps must be the whole pass's maps, at every offset."""
+    from prolab_seg.segment import _head_maps, _whole_maps
+    model = _model()
+    x = torch.randn(1, 3, 100, 150)
+    with torch.no_grad():
+        whole = _head_maps(model, x)
+        tiled = _whole_maps(model, x, tile_size=32, tile_margin=512)
+    assert tiled.shape == whole.shape and torch.allclose(tiled, whole, atol=1e-5)
+
+
+def test_tiled_and_channel_by_channel_predictions_agree(tmp_path, monkeypatch):
+    import prolab_seg.image_maps as image_maps_module
+    model = _model()
+    path = image(tmp_path, hw=(70, 90))
+    whole = predict(model, path, tile_size=0)
+    tiled = predict(model, path, tile_size=32, tile_margin=256)
+    assert torch.equal(tiled.pred_sem_seg.data, whole.pred_sem_seg.data)
+    monkeypatch.setattr(image_maps_module, 'MAP_BUDGET', 1)  # one channel at a time
+    grouped = predict(model, path, tile_size=0)
+    assert torch.equal(grouped.pred_sem_seg.data, whole.pred_sem_seg.data)
+    classes = ['c0', 'c1', 'c2']
+    assert summarize(grouped, classes) == summarize(whole, classes)
+    pred = whole.pred_sem_seg.data[0]
+    assert torch.allclose(mean_by_label(grouped.property_activations, pred, 3),
+                          mean_by_label(whole.property_activations, pred, 3), atol=1e-6,
+                          equal_nan=True)
+    # on maps with many winners: channel by channel == argmax of all channels at once
+    from mmengine.structures import PixelData
+    from prolab_seg.image_maps import argmax_labels, image_maps, resize_plan
+    plan = resize_plan(dict(ori_shape=(41, 57), padding_size=[0, 3, 0, 2]), (24, 32), False,
+                       False)
+    maps = PixelData(data=torch.randn(6, 6, 8), metainfo=dict(resize=plan))
+    full = image_maps(maps)
+    assert full.shape == (6, 41, 57)
+    assert torch.equal(argmax_labels(maps), full.argmax(0, keepdim=True))
+    assert len(torch.unique(full.argmax(0))) == 6
+
+
+def test_segment_tool_errors_are_one_line(tmp_path, capsys):
+    from prolab_seg import cli
+    from prolab_seg.apis import CheckpointError
+    from test_prolab import _segment_setup
+    tool, (cfg, ckpt), _ = _segment_setup(tmp_path)
+    img = image(tmp_path)
+    missing = str(tmp_path / 'missing.pth')
+    assert cli.run(tool.main, [cfg, missing, img], ValueError) == 2
+    err = capsys.readouterr().err
+    assert err == f'segment.py: error: checkpoint not found: {missing}\n'
+    with pytest.raises(CheckpointError):
+        cli.run(tool.main, [cfg, missing, img, '--debug'], ValueError)
+    assert cli.run(tool.main, [cfg, ckpt, img, '--categories', str(tmp_path / 'cfg.py'),
+                               '--out-dir', str(tmp_path / 'o')], ValueError) == 2
+    err = capsys.readouterr().err
+    assert 'cfg.py: not a label-space .npz file' in err and 'Traceback' not in err
+
+
+@pytest.mark.slow
+def test_large_image_peak_memory(tmp_path):
+    """A 4000 x 4000 image through the tool's path with C=29 categories and K=32 properties:
+    the old post-processing held the (C + K)-channel maps at full resolution three times
+    (9.7 GB); now under 2 GB peak RSS (the process, imports included; about 1.1 GB here)."""
+    import re
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / 'benchmarks' / 'bench_segment_memory.py'),
+                           '--size', '4000'], capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    peak = int(re.search(r'peak RSS (\d+) MiB', proc.stdout).group(1))
+    assert peak < 2048, proc.stdout
+    assert 'large_properties.png' in proc.stdout
+
+
+def test_output_names_are_distinct_and_readable(tmp_path):
+    from prolab_seg.segment import list_images, output_names
+    assert output_names(['a/x.png', 'b/x.png', 'c/y.png']) == ['a__x', 'b__x', 'y']
+    assert output_names(['a/x.png', 'a/x.jpg', 'z.png']) == ['a__x_png', 'a__x_jpg', 'z']
+    names = output_names(['a__x.png', 'a/x.png', 'b/x.png'])
+    assert len(set(names)) == 3 and names[2] == 'b__x'
+    path = image(tmp_path)
+    assert list_images([path, str(Path(path).parent / '.' / Path(path).name)]) == [path]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -24,10 +25,12 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 
 import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
+from prolab_seg import apis, cli
+from prolab_seg.properties.files import check_outputs
 from prolab_seg.evaluation import class_code_entropy, cluster_metrics, codeword_histogram
 
 
@@ -68,6 +71,9 @@ def analyze(data: dict[str, np.ndarray], num_codewords: int, num_clusters: int,
                 pixels=hist[:, 0].sum(-1))
 
 
+REPORT_FILES = ('entropy.csv', 'codeword_freq.csv', 'codeword_freq.npy', 'entropy_vs_acc.png')
+
+
 def write_report(result: dict[str, np.ndarray], class_names: list[str], out_dir: Path) -> None:
     """Write entropy.csv, codeword_freq.{csv,npy} and entropy_vs_acc.png into ``out_dir``."""
     matplotlib.use('Agg')
@@ -105,13 +111,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('checkpoint')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cli.add_debug_flag(parser)
     args = parser.parse_args(argv)
+    check_outputs([Path(args.out_dir) / name for name in REPORT_FILES],
+                  [args.config, args.checkpoint])
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    apis.load_weights(model, args.checkpoint)
     model.eval()
     if model.quantizer is None:
         raise SystemExit('error: the model has no quantizer, so there are no codes to analyze')
@@ -128,4 +137,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

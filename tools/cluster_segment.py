@@ -22,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 import prolab_seg  # noqa: F401  (patches the stack, registers the backbones)
+from prolab_seg import cli
 from prolab_seg.clustering.folder import segment_folder
 
 
@@ -46,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--backbone', nargs='+', action=DictAction, default=None,
                    help='frozen backbone config as key=value pairs '
                    '(default: type=FilterBankBackbone stride=4)')
+    cli.add_debug_flag(p)
     return p.parse_args(argv)
 
 
@@ -75,7 +77,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as err:
-        sys.exit(f'error: {err}')
+    sys.exit(cli.run(main, None, ValueError))

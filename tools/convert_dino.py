@@ -14,11 +14,16 @@ checkpoints) are stripped and DINO projection-head keys (``head.*``) dropped. Us
 from __future__ import annotations
 
 import argparse
+import io
 import re
+import sys
 from collections import OrderedDict
-from pathlib import Path
 
 import torch
+
+import prolab_seg  # noqa: F401  (safe checkpoint loading; before mmseg)
+from prolab_seg import apis, cli
+from prolab_seg.properties.files import atomic_write_bytes, check_outputs
 
 # (official regex, mmseg replacement), tried in order; fullmatch on the whole key.
 KEY_MAP: list[tuple[str, str]] = [
@@ -37,14 +42,16 @@ DROPPED = re.compile(r'head\..*')
 
 
 def convert_key(key: str) -> str | None:
-    """mmseg name of an official DINO key; None for dropped keys; KeyError if unknown."""
+    """mmseg name of an official DINO key; None for dropped keys; ``CheckpointError`` if
+    unknown."""
     key = re.sub(r'^(module\.)?(backbone\.)?', '', key)
     if DROPPED.fullmatch(key):
         return None
     for pattern, repl in KEY_MAP:
         if re.fullmatch(pattern, key):
             return re.sub(pattern, repl, key)
-    raise KeyError(f'unexpected key in DINO checkpoint: {key!r}')
+    raise apis.CheckpointError(f'unexpected key in DINO checkpoint: {key!r} (not an official '
+                               'DINO ViT checkpoint? a full training checkpoint needs --key)')
 
 
 def convert_dino(state_dict: dict[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
@@ -62,15 +69,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('src', help='official DINO checkpoint (.pth)')
     parser.add_argument('dst', help='output mmseg checkpoint (.pth)')
     parser.add_argument('--key', help="sub-dict to convert, e.g. 'teacher' (full checkpoints)")
+    cli.add_debug_flag(parser)
     args = parser.parse_args(argv)
-    ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
+    check_outputs([args.dst], [args.src])
+    ckpt = apis.check_checkpoint(args.src, 'DINO checkpoint')
     if args.key:
+        if not isinstance(ckpt.get(args.key), dict):
+            raise apis.CheckpointError(f'DINO checkpoint {args.src} has no sub-dict '
+                                       f'{args.key!r}; its keys: {sorted(ckpt)[:10]}')
         ckpt = ckpt[args.key]
     converted = convert_dino(ckpt)
-    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(state_dict=converted), args.dst)
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=converted), buf)
+    atomic_write_bytes(args.dst, buf.getvalue())
     print(f'{len(converted)} tensors -> {args.dst}')
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

@@ -14,8 +14,7 @@ import warnings
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repo's projects/
 
 import prolab_seg  # noqa: E402,F401  (patches the stack, registers modules; before mmseg)
-from prolab_seg.datasets.spec import SpecError  # noqa: E402
-from prolab_seg.properties.descriptions import DescriptionsError  # noqa: E402
+from prolab_seg import cli  # noqa: E402
 from projects.property_world.demo import run_demo  # noqa: E402
 from projects.property_world.experiments import DESCRIPTIONS  # noqa: E402
 
@@ -30,14 +29,12 @@ def main(argv=None):
     p.add_argument('--spec', help='spec to generate --data-root from when it holds no data')
     p.add_argument('--descriptions', default=DESCRIPTIONS,
                    help='descriptions of every seen and unseen category of the data')
+    cli.add_debug_flag(p)
     args = p.parse_args(argv)
     warnings.simplefilter('ignore')  # mmengine/mmseg deprecation chatter; progress stays visible
-    try:
-        run_demo(args.work_dir, args.data_root, args.iters, args.seed, args.num_properties,
-                 args.spec, args.descriptions)
-    except (DescriptionsError, SpecError) as e:  # bad --descriptions / --spec, named
-        raise SystemExit(f'demo.py: {e}')
+    run_demo(args.work_dir, args.data_root, args.iters, args.seed, args.num_properties,
+             args.spec, args.descriptions)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

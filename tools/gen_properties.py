@@ -46,8 +46,13 @@ from pathlib import Path
 
 import numpy as np
 
+from prolab_seg import cli
+
 
 def _select(categories: dict, only: list[str] | None, exclude: list[str] | None) -> dict:
+    from prolab_seg.properties.names import category_names
+    only = category_names(only, '--only') if only else None
+    exclude = category_names(exclude, '--exclude') if exclude else None
     unknown = [n for n in (only or []) + (exclude or []) if n not in categories]
     if unknown:
         sys.exit(f'error: categories not in the descriptions: {unknown}')
@@ -114,9 +119,10 @@ def _positive_int(text: str) -> int:
 def cmd_describe(args) -> int:
     from tqdm import tqdm
 
-    from prolab_seg.properties import DescriptionSet, dataset_class_names, save_descriptions
-    from prolab_seg.properties.llm import (DescribeError, EndpointError, RetryPolicy,
-                                           describe_categories)
+    from prolab_seg.properties import DescriptionSet, dataset_class_names
+    from prolab_seg.properties.files import check_outputs
+    from prolab_seg.properties.llm import (DeadlineError, DescribeError, EndpointError,
+                                           RetryPolicy, describe_categories, save_merged)
     if args.classes:
         text = Path(args.classes).read_text(encoding='utf-8')
         names = json.loads(text) if args.classes.endswith('.json') else [
@@ -124,20 +130,22 @@ def cmd_describe(args) -> int:
     else:
         names = dataset_class_names(args.dataset)
     cache = args.cache or f'{args.out}.cache.json'
+    check_outputs([args.out], [args.classes, cache])
+    check_outputs([cache], [args.classes])
     retry = RetryPolicy(args.max_attempts, args.base_delay, args.max_delay)
-    with tqdm(total=len(names), desc='describe', unit='cat') as bar:
+    with tqdm(total=len(dict.fromkeys(names)), desc='describe', unit='cat') as bar:
         try:
             result = describe_categories(
                 names, args.model, base_url=args.base_url, dataset=args.dataset, cache=cache,
                 concurrency=args.concurrency, retry=retry, timeout=args.timeout,
                 temperature=args.temperature, json_mode=not args.no_json_mode,
-                prompt_version=args.prompt_version,
+                prompt_version=args.prompt_version, deadline=args.deadline,
                 on_done=lambda name, ok: bar.update(1))
         except DescribeError as e:
             bar.close()
             print(f'{e}\n{_saved_note(cache)}', file=sys.stderr)
             return 1
-        except EndpointError as e:
+        except (EndpointError, DeadlineError) as e:
             bar.close()
             print(f'error: {e}\n{_saved_note(cache)}', file=sys.stderr)
             return 1
@@ -145,16 +153,20 @@ def cmd_describe(args) -> int:
             bar.close()
             print(f'interrupted; {_saved_note(cache)}', file=sys.stderr)
             return 130
-    save_descriptions(args.out, DescriptionSet(result, args.dataset, args.model,
-                                               args.prompt_version))
+    written = save_merged(args.out, DescriptionSet(result, args.dataset, args.model,
+                                                   args.prompt_version))
+    kept = len(written.categories) - len(result)
     print(f'wrote {args.out} ({len(result)} categories, '
-          f'{sum(map(len, result.values()))} descriptions)')
+          f'{sum(map(len, result.values()))} descriptions'
+          + (f'; kept {kept} categories another run wrote there' if kept else '') + ')')
     return 0
 
 
 def cmd_build(args) -> int:
-    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, build_property_space,
-                                       label_space_report)
+    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, PropertySpace,
+                                       build_property_space, label_space_report)
+    from prolab_seg.properties.files import check_outputs
+    check_outputs(PropertySpace.output_files(args.out), args.descriptions)  # before any work
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
     dataset = '+'.join(s.dataset for s in sets)
@@ -168,10 +180,11 @@ def cmd_build(args) -> int:
         weight_repeats=args.weight_repeats,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
     report = label_space_report(space, synonyms=_synonyms(sets), dataset=dataset)
-    path = space.save(args.out, report=report)
+    path = space.save(args.out, args.descriptions, report=report)
     t = space.meta['timing']
-    print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> K={k} '
-          f'properties (embed {t["embed_s"]:.1f}s, cluster {t["cluster_s"]:.1f}s)')
+    print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> '
+          f'K={space.num_properties} properties (embed {t["embed_s"]:.1f}s, cluster '
+          f'{t["cluster_s"]:.1f}s)')
     print(f'wrote {path} and {path.with_suffix(".json").name}, {path.with_suffix(".md").name}')
     for p in space.summary(top=1, report=report)['properties'][:args.show]:
         print(f'  property {p["id"]:3d} ({p["num_descriptions"]} descr.): '
@@ -182,7 +195,11 @@ def cmd_build(args) -> int:
 
 def cmd_report(args) -> int:
     from prolab_seg.properties import label_space_report, load_label_space
+    from prolab_seg.properties.files import atomic_write_text, check_outputs
     space = load_label_space(args.space)
+    if args.json:  # neither an input nor the space's own files (its summaries)
+        check_outputs([args.json], [*space.input_files(), *type(space).output_files(space.source),
+                                    *(args.descriptions or [])])
     descriptions, synonyms = None, {}
     if args.descriptions:
         sets, categories = _load_all(args)
@@ -193,7 +210,6 @@ def cmd_report(args) -> int:
         synonyms = _synonyms(sets)
     report = label_space_report(space, descriptions, synonyms, args.dataset, args.nearest)
     if args.json:
-        from prolab_seg.properties.files import atomic_write_text
         atomic_write_text(args.json, json.dumps(report, indent=2, ensure_ascii=False) + '\n')
         print(f'wrote {args.json}')
     print(f'{space.source}: {type(space).__name__}')
@@ -202,12 +218,16 @@ def cmd_report(args) -> int:
 
 
 def cmd_import_prolab(args) -> int:
-    from prolab_seg.properties import import_prolab_properties, label_space_report
+    from prolab_seg.properties import (PropertySpace, import_prolab_properties,
+                                       label_space_report)
+    from prolab_seg.properties.files import check_outputs
+    inputs = [args.properties, args.embeddings]
+    check_outputs(PropertySpace.output_files(args.out), inputs)  # before any work
     space = import_prolab_properties(args.properties, args.dataset, embeddings=args.embeddings,
                                      model=args.model, batch_size=args.batch_size)
     _print_renamed(args.properties, args.dataset, space.meta['sources'][0].get('renamed', {}))
     report = label_space_report(space, dataset=args.dataset)
-    path = space.save(args.out, report=report)
+    path = space.save(args.out, inputs, report=report)
     print(f'{space.num_classes} categories, {len(space.texts)} member descriptions -> '
           f'K={space.num_properties} properties, E={space.embed_dim} (centroids: '
           f'{space.meta["centroids_from"]})')
@@ -236,7 +256,9 @@ def _space_model(model: str | None, recorded: str | None) -> str | None:
 
 def cmd_assign(args) -> int:
     from prolab_seg.properties import PropertySpace, assign_categories
+    from prolab_seg.properties.files import check_outputs
     space = PropertySpace.load(args.space)
+    check_outputs(PropertySpace.output_files(args.out), [space.source, *args.descriptions])
     model = _space_model(args.model, space.meta.get('embedding_model'))
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
@@ -246,7 +268,7 @@ def cmd_assign(args) -> int:
     added = assign_categories(space, new, model=model, batch_size=args.batch_size,
                               meta={'sources': [s.source_meta() for s in sets]})
     full = space.extend(added)
-    path = full.save(args.out)
+    path = full.save(args.out, [space.source, *args.descriptions])
     sim = full.similarity()
     print(f'assigned {added.num_classes} new categories onto K={space.num_properties}; '
           f'wrote {path}')
@@ -263,7 +285,7 @@ def cmd_names(args) -> int:
     _, categories = _load_all(args)
     names = list(_select(categories, args.only, args.exclude))
     space = NameEmbeddingSpace.from_names(names, model=args.model, template=args.template)
-    path = space.save(args.out)
+    path = space.save(args.out, args.descriptions)
     print(f'wrote {path}: {space.num_classes} categories x {space.embed_dim}-d name embeddings')
     return 0
 
@@ -274,6 +296,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split('\n\n', 1)[1])
+    cli.add_debug_flag(p)
     sub = p.add_subparsers(dest='command', required=True)
 
     d = sub.add_parser('describe', help='generate descriptions with a chat-completions server')
@@ -288,7 +311,10 @@ def parse_args(argv=None):
     d.add_argument('--max-attempts', type=_positive_int, default=5)
     d.add_argument('--base-delay', type=float, default=1.0, help='first backoff delay (s)')
     d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
-    d.add_argument('--timeout', type=float, default=60.0, help='per request (s)')
+    d.add_argument('--timeout', type=float, default=60.0, help='per request (s); a few '
+                   'timeouts in a row stop the run')
+    d.add_argument('--deadline', type=float,
+                   help='the most seconds the whole run may take (default: no limit)')
     d.add_argument('--temperature', type=float, default=0.7)
     d.add_argument('--prompt-version', choices=PROMPT_VERSIONS, default=PROMPT_VERSION,
                    help='prolab-v3: 8-15 name-free phrases over ProLab\'s facets (shape and '
@@ -370,16 +396,15 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+def _run(argv: list[str]) -> int:
     args = parse_args(argv)
-    import prolab_seg  # noqa: F401  (stack patches before mmseg/dataset imports)
-    from prolab_seg.properties import DescriptionsError
-    try:
-        return args.func(args)
-    except (DescriptionsError, ValueError, KeyError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    return args.func(args)
+
+
+def main(argv=None) -> int:
+    """The tool; bad input (and ``ValueError``/``KeyError``) -> one line, exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    return cli.run(_run, argv, ValueError, KeyError)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from prolab_seg import cli
 from prolab_seg.datasets import write_property_world
 
 
@@ -31,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--no-zero-shot-rules', dest='zero_shot_rules', action='store_false',
                         default=None, help='accept a spec that is not a compositional '
                         'zero-shot design (see prolab_seg.datasets.spec.zero_shot_violations)')
+    cli.add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -56,7 +58,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileExistsError, ValueError) as err:
-        sys.exit(f'error: {err}')
+    sys.exit(cli.run(main, None, ValueError))

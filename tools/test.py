@@ -3,10 +3,11 @@
 Same flags as mmsegmentation's tools/test.py.
 """
 import argparse
+import sys
 
 import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
 
-from prolab_seg import apis
+from prolab_seg import apis, cli
 
 
 def parse_args(argv=None):
@@ -18,6 +19,7 @@ def parse_args(argv=None):
     p.add_argument('--show-dir', help='directory where painted images are saved')
     p.add_argument('--tta', action='store_true', help='test-time augmentation')
     apis.add_run_args(p)
+    cli.add_debug_flag(p)
     return p.parse_args(argv)
 
 
@@ -29,4 +31,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

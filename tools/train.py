@@ -4,10 +4,11 @@ Same flags as mmsegmentation's tools/train.py; multi-process with
 ``torchrun --nproc_per_node N tools/train.py CONFIG --launcher pytorch``.
 """
 import argparse
+import sys
 
 import prolab_seg  # noqa: F401  (patches the stack, registers modules; before mmseg)
 
-from prolab_seg import apis
+from prolab_seg import apis, cli
 
 
 def parse_args(argv=None):
@@ -18,6 +19,7 @@ def parse_args(argv=None):
                    help='resume from the latest checkpoint in the work_dir automatically')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
     apis.add_run_args(p)
+    cli.add_debug_flag(p)
     return p.parse_args(argv)
 
 
@@ -29,4 +31,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli.run(main))

@@ -20,6 +20,7 @@ from prolab_seg import apis
 from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.evaluation.unsupervised import confusion_matrix
 from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
+from prolab_seg.image_maps import image_maps, mean_by_label
 from prolab_seg.segment import predict, top_properties
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -324,8 +325,8 @@ def label_res_features(model, image: str):
     :func:`~prolab_seg.segment.predict` pass): a ProLab head's property activations (D = K), a
     category head's class scores (D = C)."""
     sample = predict(model, image)
-    return (sample.property_activations if 'property_activations' in sample
-            else sample.seg_logits).data.cpu()
+    return image_maps(sample.property_activations if 'property_activations' in sample
+                      else sample.class_maps).cpu()
 
 
 def pixel_features(model, info: DataInfo, split: str, classes: Sequence[str],
@@ -354,11 +355,13 @@ def fired_properties(model, info: DataInfo, image: str, category: str,
                      top: int = 3) -> list[tuple[str, float]]:
     """The ``top`` properties with the highest mean activation on the pixels labelled
     ``category`` in val ``image`` (a ProLab model), by name."""
+    import torch
     from PIL import Image
     label = np.asarray(Image.open(osp.join(info.root, 'ann_dir', 'val', osp.basename(image))))
     act = predict(model, image).property_activations
-    return [(act.property_names[k], a) for k, a in
-            top_properties(act.data, label == info.classes.index(category), top)]
+    mask = torch.from_numpy(label == info.classes.index(category))
+    means = mean_by_label(act, mask, 2)[1]
+    return [(act.property_names[k], a) for k, a in top_properties(means, top)]
 
 
 def attribute_probe_row(config: str, checkpoint: str, options: dict, info: DataInfo,

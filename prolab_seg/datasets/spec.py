@@ -22,6 +22,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from prolab_seg.errors import ProlabError
+
 SPEC_FORMAT = 'prolab-seg/property-world-spec@1'
 SPECS = Path(__file__).with_name('specs')
 V1_SPEC = SPECS / 'property_world_v1.json'
@@ -52,7 +54,7 @@ _OPTIONAL = ('secondary_color', )
 _CHOICES = dict(texture=TEXTURES, shape=SHAPES, position=POSITIONS, size=SIZES)
 
 
-class SpecError(ValueError):
+class SpecError(ProlabError, ValueError):
     """A property-world spec file is malformed (the message names file and field)."""
 
 

@@ -31,8 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
+from prolab_seg.errors import ProlabError
+
 from .class_names import match_class_names
 from .files import atomic_write_text, sha256_file
+from .names import category_names
 
 FORMAT = 'prolab-seg/descriptions@1'
 #: Default bounds on a category's sentences (ProLab's descriptors have 8-15).
@@ -73,7 +76,7 @@ DATASETS = {
 DEFAULT_NUM_PROPERTIES = {key: info.num_properties for key, info in DATASETS.items()}
 
 
-class DescriptionsError(ValueError):
+class DescriptionsError(ProlabError, ValueError):
     """A descriptions file or dict is malformed; the message names file and category."""
 
 
@@ -127,7 +130,8 @@ def validate_categories(categories: object, source: str = '<dict>',
                         min_count: int = MIN_DESCRIPTIONS,
                         max_count: int | None = MAX_DESCRIPTIONS) -> dict:
     """Check a ``{category: [sentence, ...] or {facet: [sentence, ...]}}`` mapping; return it
-    with sentences stripped (facet-grouped categories stay grouped, in ``FACETS`` order).
+    with names in Unicode NFC and sentences stripped (facet-grouped categories stay grouped, in
+    ``FACETS`` order).
 
     Args:
         categories: the mapping to check.
@@ -135,11 +139,15 @@ def validate_categories(categories: object, source: str = '<dict>',
         classes: if given, the categories must be exactly these names (order not enforced).
         min_count, max_count: allowed number of sentences per category (None: no maximum).
     Raises:
-        DescriptionsError: naming ``source`` and the offending category.
+        DescriptionsError: naming ``source`` and the offending category (also for control
+            characters in a name, and for NFC and NFD spellings of one name).
     """
     if not isinstance(categories, Mapping) or not categories:
         raise DescriptionsError(f'{source}: "categories" must be a non-empty object')
+    names = category_names(categories, source, DescriptionsError)
+    categories = dict(zip(names, categories.values()))
     if classes is not None:
+        classes = category_names(classes, f'{source} (class list)', DescriptionsError)
         missing = [c for c in classes if c not in categories]
         extra = [c for c in categories if c not in set(classes)]
         if missing or extra:
@@ -149,8 +157,6 @@ def validate_categories(categories: object, source: str = '<dict>',
     out = {}
     for name, sentences in categories.items():
         where = f'{source}: category {name!r}'
-        if not isinstance(name, str) or not name.strip():
-            raise DescriptionsError(f'{where}: category names must be non-empty strings')
         facets = None
         if isinstance(sentences, Mapping):
             facets = sentences
@@ -194,7 +200,7 @@ def _no_duplicate_keys(source: str):
 def validate_synonyms(synonyms: object, categories: Sequence[str],
                       source: str = '<dict>') -> dict[str, list[str]]:
     """Check a ``{category: [other name, ...]}`` mapping (categories among ``categories``,
-    non-empty strings); return it with names stripped.
+    non-empty strings); return it with category names in Unicode NFC and names stripped.
 
     Raises:
         DescriptionsError: naming ``source`` and the offending category.
@@ -202,11 +208,12 @@ def validate_synonyms(synonyms: object, categories: Sequence[str],
     if not isinstance(synonyms, Mapping):
         raise DescriptionsError(f'{source}: "synonyms" must be an object '
                                 '{category: [name, ...]}')
-    unknown = [c for c in synonyms if c not in set(categories)]
+    keys = category_names(synonyms, f'{source} ("synonyms")', DescriptionsError)
+    unknown = [c for c in keys if c not in set(categories)]
     if unknown:
         raise DescriptionsError(f'{source}: "synonyms" of categories not in the file: {unknown}')
     out = {}
-    for name, names in synonyms.items():
+    for name, names in zip(keys, synonyms.values()):
         if not isinstance(names, list) or not all(isinstance(n, str) and n.strip()
                                                   for n in names):
             raise DescriptionsError(f'{source}: synonyms of {name!r} must be a list of '
@@ -275,14 +282,16 @@ def check_dataset_key(dataset: str, names: Sequence[str], classes: Sequence[str]
 def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,
                       min_count: int = MIN_DESCRIPTIONS,
                       max_count: int | None = MAX_DESCRIPTIONS,
-                      dataset: str | None = None) -> DescriptionSet:
+                      dataset: str | None = None,
+                      dataset_classes: bool = True) -> DescriptionSet:
     """Load and validate a descriptions file: the documented format, or a plain
     ``{category: [sentences]}`` object (ProLab's descriptors) when ``dataset`` is given.
 
     Args:
         path: ``descriptions/<dataset>.json``.
         classes: expected category names; default: the dataset's class list when the file's
-            ``dataset`` is a key of ``DATASETS`` (:func:`check_dataset_key`), else no check.
+            ``dataset`` is a key of ``DATASETS`` and ``dataset_classes``
+            (:func:`check_dataset_key`), else no check.
         min_count, max_count: allowed number of sentences per category (None: no maximum).
         dataset: a key of ``DATASETS``; needed for a plain file, whose names are then matched
             to the dataset's class names (see the module docstring). For a file of the
@@ -308,13 +317,13 @@ def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = N
     if dataset is not None and dataset != data['dataset']:
         raise DescriptionsError(f'{source}: the file is for dataset {data["dataset"]!r}, '
                                 f'not {dataset!r}')
-    known = classes is None and data['dataset'] in DATASETS
+    known = classes is None and dataset_classes and data['dataset'] in DATASETS
     categories = validate_categories(data.get('categories'), source, classes, min_count, max_count)
     if known:
-        classes = dataset_class_names(data['dataset'])
+        classes = category_names(dataset_class_names(data['dataset']), source)
         check_dataset_key(data['dataset'], list(categories), classes, source)
     if classes is not None:
-        categories = {c: categories[c] for c in classes}
+        categories = {c: categories[c] for c in category_names(classes, source)}
     synonyms = validate_synonyms(data.get('synonyms', {}), list(categories), source)
     return DescriptionSet(categories=categories, dataset=data['dataset'], model=data['model'],
                           prompt_version=data['prompt_version'], path=source,
@@ -329,7 +338,8 @@ def _load_plain(path: Path, data: dict, dataset: str, classes: Sequence[str] | N
     classes, renamed = dataset_class_matches(list(data), dataset, source, classes)
     categories = validate_categories({renamed[k]: v for k, v in data.items()}, source, classes,
                                      min_count, max_count)
-    return DescriptionSet(categories={c: categories[c] for c in classes}, dataset=dataset,
+    return DescriptionSet(categories={c: categories[c] for c in category_names(classes, source)},
+                          dataset=dataset,
                           model=UNKNOWN, prompt_version=UNKNOWN, path=source,
                           sha256=sha256_file(path),
                           renamed={k: c for k, c in renamed.items() if k != c})

@@ -22,20 +22,28 @@ import io
 import json
 import os
 import os.path as osp
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, ClassVar, Optional, Sequence, Union
 
 import numpy as np
 
+from prolab_seg.errors import ProlabError
 from prolab_seg.registry import LABEL_SPACES
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, check_outputs
+from .names import category_names
 
 #: Two spaces share their centroids (concat, inference bank swap, checkpoint check) when every
 #: entry agrees within this absolute tolerance.
 CENTROID_ATOL = 1e-5
 #: Meta keys that describe one file's content and do not survive subset / concat.
 _CONTENT_KEYS = ('content_sha256', 'timing')
+
+
+class LabelSpaceError(ProlabError, ValueError):
+    """A label space (file, config or arrays) cannot be used; the message names its source."""
 
 
 class LabelSpace:
@@ -57,30 +65,28 @@ class LabelSpace:
     def __init__(self, class_names: Sequence[str], vectors: np.ndarray,
                  centroids: Optional[np.ndarray] = None, meta: Optional[dict] = None,
                  source: str = '<memory>'):
-        self.class_names = [str(n) for n in class_names]
+        self.class_names = category_names(class_names, f'label space {source}', LabelSpaceError)
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.centroids = None if centroids is None else np.asarray(centroids, dtype=np.float32)
         self.meta = dict(meta or {})
         self.source = str(source)
         C = len(self.class_names)
-        dups = sorted({n for n in self.class_names if self.class_names.count(n) > 1})
-        if dups:
-            raise ValueError(f'label space {self.source}: duplicate class names {dups[:10]}')
         if self.vectors.ndim != 2 or self.vectors.shape[0] != C:
-            raise ValueError(f'label space {self.source}: vectors must be [C, K] with C = {C} '
-                             f'class names, got shape {self.vectors.shape}')
+            raise LabelSpaceError(f'label space {self.source}: vectors must be [C, K] with '
+                                  f'C = {C} class names, got shape {self.vectors.shape}')
         if self.centroids is not None:
             if self.centroids.ndim != 2 or self.centroids.shape[0] != self.vectors.shape[1]:
-                raise ValueError(f'label space {self.source}: centroids must be [K, E] with K = '
-                                 f'{self.vectors.shape[1]} (vector length), got '
-                                 f'{self.centroids.shape}')
+                raise LabelSpaceError(f'label space {self.source}: centroids must be [K, E] '
+                                      f'with K = {self.vectors.shape[1]} (vector length), got '
+                                      f'{self.centroids.shape}')
             norms = np.linalg.norm(self.centroids, axis=1)
             if not np.allclose(norms, 1.0, atol=1e-3):
-                raise ValueError(f'label space {self.source}: centroids must be L2-normalised '
-                                 f'(norms in [{norms.min():.4f}, {norms.max():.4f}])')
+                raise LabelSpaceError(f'label space {self.source}: centroids must be '
+                                      f'L2-normalised (norms in [{norms.min():.4f}, '
+                                      f'{norms.max():.4f}])')
         if not np.isfinite(self.vectors).all() or (
                 self.centroids is not None and not np.isfinite(self.centroids).all()):
-            raise ValueError(f'label space {self.source}: non-finite values')
+            raise LabelSpaceError(f'label space {self.source}: non-finite values')
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -129,32 +135,33 @@ class LabelSpace:
         if names == 'new':
             names = [n for n in self.class_names if n not in trained]
             if not names:
-                raise ValueError(f"test_classes='new': label space {self.source} holds no "
-                                 'category outside the training space')
+                raise LabelSpaceError(f"test_classes='new': label space {self.source} holds no "
+                                      'category outside the training space')
         elif isinstance(names, str):
-            raise ValueError(f"test_classes must be a list of names or 'new', got {names!r}")
+            raise LabelSpaceError(f"test_classes must be a list of names or 'new', got "
+                                  f"{names!r}")
         missing = [n for n in names if n not in self.class_names]
         if missing:
-            raise ValueError(f'test_classes {missing[:10]} are not in label space {self.source} '
-                             f'({self.num_classes} categories); add them with '
-                             '`tools/gen_properties.py assign`')
+            raise LabelSpaceError(f'test_classes {missing[:10]} are not in label space '
+                                  f'{self.source} ({self.num_classes} categories); add them with '
+                                  '`tools/gen_properties.py assign`')
         return self.subset(list(names))
 
     def check_compatible(self, other: 'LabelSpace', what: str = 'label space') -> None:
         """Raise ``ValueError`` unless ``other`` can stand in for ``self`` in a trained head:
         same kind, same K and E, centroids equal within :data:`CENTROID_ATOL`."""
         if type(other) is not type(self):
-            raise ValueError(f'{what} {other.source} is a {type(other).__name__} but '
-                             f'{self.source} is a {type(self).__name__}')
+            raise LabelSpaceError(f'{what} {other.source} is a {type(other).__name__} but '
+                                  f'{self.source} is a {type(self).__name__}')
         if (other.num_properties, other.embed_dim) != (self.num_properties, self.embed_dim):
-            raise ValueError(f'{what} {other.source} has K={other.num_properties}, '
-                             f'E={other.embed_dim}; {self.source} has K={self.num_properties}, '
-                             f'E={self.embed_dim}')
+            raise LabelSpaceError(f'{what} {other.source} has K={other.num_properties}, '
+                                  f'E={other.embed_dim}; {self.source} has '
+                                  f'K={self.num_properties}, E={self.embed_dim}')
         if self.centroids is not None and not np.allclose(other.centroids, self.centroids,
                                                           atol=CENTROID_ATOL):
-            raise ValueError(f'{what} {other.source} uses different property centroids than '
-                             f'{self.source}; build new categories with '
-                             '`tools/gen_properties.py assign` on that space')
+            raise LabelSpaceError(f'{what} {other.source} uses different property centroids '
+                                  f'than {self.source}; build new categories with '
+                                  '`tools/gen_properties.py assign` on that space')
 
     def extend(self, other: 'LabelSpace') -> 'LabelSpace':
         """The categories of ``self`` followed by those of ``other`` (see :meth:`concat`)."""
@@ -166,14 +173,14 @@ class LabelSpace:
         ``meta`` stays true: ``num_classes`` is the new count, ``sources`` the union,
         ``assigned`` lists the categories that came after the first space."""
         if not spaces:
-            raise ValueError('concat: no label spaces given')
+            raise LabelSpaceError('concat: no label spaces given')
         first = spaces[0]
         for s in spaces[1:]:
             first.check_compatible(s, 'cannot concatenate: label space')
         names = [n for s in spaces for n in s.class_names]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
-            raise ValueError(f'cannot concatenate: categories already present: {dups[:10]}')
+            raise LabelSpaceError(f'cannot concatenate: categories already present: {dups[:10]}')
         meta = first.meta_for(len(names))
         sources = [src for s in spaces for src in s.meta.get('sources', [])]
         if sources:
@@ -202,11 +209,30 @@ class LabelSpace:
                           source=source)
 
     # ------------------------------------------------------------------ files
-    def save(self, path: Union[str, os.PathLike]) -> Path:
-        """Write ``path`` (``.npz``, no pickle): format, class names, vectors, centroids, meta."""
+    @classmethod
+    def output_files(cls, path: Union[str, os.PathLike]) -> list[Path]:
+        """The files :meth:`save` writes for ``path``."""
         path = Path(path)
         if path.suffix != '.npz':
-            raise ValueError(f'{path}: a label space is saved as a .npz file')
+            raise LabelSpaceError(f'{path}: a label space is saved as a .npz file')
+        return [path]
+
+    def input_files(self) -> list[str]:
+        """Files this space was read or built from (its own file, its descriptions files):
+        :meth:`save` never replaces them."""
+        files = [src['path'] for src in self.meta.get('sources', []) if src.get('path')]
+        return files + ([self.source] if osp.isfile(self.source) else [])
+
+    def save(self, path: Union[str, os.PathLike],
+             inputs: Sequence[Union[str, os.PathLike]] = ()) -> Path:
+        """Write ``path`` (``.npz``, no pickle): format, class names, vectors, centroids, meta.
+
+        Raises:
+            OutputPathError: the file would replace one of ``inputs`` (files the command
+                read) or of :meth:`input_files`; nothing is written.
+        """
+        (path, ) = self.output_files(path)
+        check_outputs([path], [*inputs, *self.input_files()])
         arrays = dict(format=np.array(self.FORMAT), class_names=np.array(self.class_names),
                       vectors=self.vectors, meta=np.array(json.dumps(self.meta)))
         if self.centroids is not None:
@@ -224,12 +250,11 @@ class LabelSpace:
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], path: str) -> 'LabelSpace':
         """The space held by the arrays of the saved file ``path`` (validated)."""
-        meta = json.loads(str(arrays['meta'][()])) if 'meta' in arrays else {}
-        try:
-            return cls(arrays['class_names'].tolist(), arrays['vectors'],
-                       arrays.get('centroids'), meta, source=str(path))
-        except KeyError as e:
-            raise ValueError(f'{path}: missing array {e}') from None
+        missing = sorted({'class_names', 'vectors'} - arrays.keys())
+        if missing:
+            raise LabelSpaceError(f'{path}: missing arrays {missing}')
+        return cls(arrays['class_names'].tolist(), arrays['vectors'], arrays.get('centroids'),
+                   read_meta(arrays, path), source=str(path))
 
 
 @LABEL_SPACES.register_module()
@@ -242,7 +267,7 @@ class NameEmbeddingSpace(LabelSpace):
 
     def __init__(self, class_names, vectors, centroids=None, meta=None, source='<memory>'):
         if centroids is not None:
-            raise ValueError(f'{type(self).__name__} {source}: has no centroids')
+            raise LabelSpaceError(f'{type(self).__name__} {source}: has no centroids')
         super().__init__(class_names, vectors, None, meta, source)
 
     @classmethod
@@ -280,21 +305,57 @@ class AttributeSpace(LabelSpace):
 
 
 def read_arrays(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` (no pickle); ``ValueError`` naming the file if unreadable."""
+    """All arrays of a saved label space (``.npz``, never unpickled).
+
+    Raises:
+        FileNotFoundError: no such file.
+        LabelSpaceError: naming the file and the problem: not an ``.npz`` (e.g. a descriptions
+            ``.json`` passed as a space), a truncated or corrupted archive, a pickled array.
+    """
+    path = str(path)
+    if not osp.isfile(path):
+        hint = (' Build it first with tools/gen_properties.py build (property-world: see '
+                'configs/property_world/README.md).') if path.endswith('.npz') else ''
+        raise FileNotFoundError(f'label space file not found: {path}.{hint}')
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    if not head.startswith((b'PK\x03\x04', b'PK\x05\x06')):
+        what = ('an empty file' if not head else 'JSON text (a descriptions file?)'
+                if head.lstrip()[:1] in (b'{', b'[') else 'a single .npy array'
+                if head.startswith(b'\x93NUMPY') else f'it starts with {head[:16]!r}')
+        raise LabelSpaceError(f'{path}: not a label-space .npz file ({what}); label spaces '
+                              'are written by tools/gen_properties.py build, assign or names')
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise ValueError(f'{path}: cannot read label space ({e})') from None
+    except ValueError as e:
+        if 'allow_pickle' not in str(e):
+            raise LabelSpaceError(f'{path}: unreadable array ({e})') from None
+        raise LabelSpaceError(f'{path}: holds a pickled object array, which is never loaded '
+                              '(it could run code); not a prolab-seg label space') from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+        raise LabelSpaceError(f'{path}: truncated or corrupted .npz file (damaged zip '
+                              f'archive: {e}); write it again') from None
 
 
-def file_format(arrays: dict[str, np.ndarray]) -> str:
+def read_meta(arrays: dict[str, np.ndarray], path: str) -> dict:
+    """The ``meta`` JSON object of a saved space (``{}`` if it has none)."""
+    if 'meta' not in arrays:
+        return {}
+    try:
+        meta = json.loads(str(arrays['meta'][()]))
+    except (json.JSONDecodeError, ValueError) as e:
+        raise LabelSpaceError(f'{path}: array "meta" is not valid JSON ({e})') from None
+    if not isinstance(meta, dict):
+        raise LabelSpaceError(f'{path}: array "meta" is not a JSON object')
+    return meta
+
+
+def file_format(arrays: dict[str, np.ndarray], path: str) -> str:
     """The format tag of a saved space: its ``format`` array, else ``meta['format']``."""
     if 'format' in arrays:
         return str(arrays['format'][()])
-    if 'meta' in arrays:
-        return str(json.loads(str(arrays['meta'][()])).get('format', ''))
-    return ''
+    return str(read_meta(arrays, path).get('format', ''))
 
 
 def load_label_space(path: Union[str, os.PathLike]) -> LabelSpace:
@@ -303,17 +364,13 @@ def load_label_space(path: Union[str, os.PathLike]) -> LabelSpace:
     path = str(path)
     if osp.isdir(path) and osp.isfile(osp.join(path, 'property_space.npz')):
         path = osp.join(path, 'property_space.npz')
-    if not osp.isfile(path):
-        hint = (' Build it first with tools/gen_properties.py build (property-world: see '
-                'configs/property_world/README.md).') if path.endswith('.npz') else ''
-        raise FileNotFoundError(f'label space file not found: {path}.{hint}')
     arrays = read_arrays(path)
-    fmt = file_format(arrays)
+    fmt = file_format(arrays, path)
     for kind in LABEL_SPACES.module_dict.values():
         if kind.FORMAT and kind.FORMAT == fmt:
             return kind.from_arrays(arrays, path)
     known = sorted(k.FORMAT for k in LABEL_SPACES.module_dict.values())
-    raise ValueError(f'{path}: unknown label-space format {fmt!r}; known: {known}')
+    raise LabelSpaceError(f'{path}: unknown label-space format {fmt!r}; known: {known}')
 
 
 def build_label_space(spec: Any) -> LabelSpace:
@@ -339,7 +396,8 @@ def build_label_space(spec: Any) -> LabelSpace:
         if 'path' in cfg:
             space = cls.load(cfg.pop('path'))
             if cfg:
-                raise ValueError(f'label space config: unexpected keys {sorted(cfg)} with path')
+                raise LabelSpaceError(f'label space config: unexpected keys {sorted(cfg)} '
+                                      'with path')
             return space
         return cls(**cfg)
     raise TypeError(f'cannot make a label space from {type(spec).__name__}')

@@ -17,26 +17,40 @@ also accepted as a bare or fenced JSON list inside prose, or as numbered/bullete
 Transient faults (429, 408/409, 5xx, timeouts, connection errors) and malformed/short/truncated
 answers are retried with exponential backoff and a cap; other HTTP errors (400, 401, ...) fail
 that category at once. A 404 (wrong URL path) or a few connection failures in a row (circuit
-breaker: nothing listening) stop the whole run with an ``EndpointError`` naming the URL. Each
-finished category is written immediately to a resumable JSON cache (atomic replace), so an
-interrupted run loses nothing and a re-run only asks for what is missing. The API key is read
-from ``OPENAI_API_KEY`` (:func:`openai_client`) and never logged or written.
+breaker: nothing listening) stop the whole run with an ``EndpointError`` naming the URL; so do
+a few timeouts in a row (a server that accepts connections and never answers:
+:func:`silent_server_bound` bounds how long that takes). ``deadline`` bounds the whole run
+(``DeadlineError``). Requests run in daemon threads, so an interrupt (Ctrl-C), a deadline or a
+stop returns at once, without waiting for requests in flight. Each finished category is written
+immediately to a resumable JSON cache (merged under a file lock with what other runs wrote,
+atomic replace), so an interrupted run loses nothing, a re-run only asks for what is missing,
+and two runs on one cache keep each other's categories (:func:`save_merged` does the same for
+the output file). The API key is read from ``OPENAI_API_KEY`` (:func:`openai_client`) and never
+logged or written.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from prolab_seg.errors import ProlabError
+
 from .class_names import sentences_naming_category
-from .descriptions import FACETS, DescriptionsError, validate_categories
-from .files import atomic_write_text
+from .descriptions import (DATASETS, FACETS, MAX_DESCRIPTIONS, MIN_DESCRIPTIONS,
+                           DescriptionsError, DescriptionSet, dataset_class_names,
+                           load_descriptions, save_descriptions, sentences_of,
+                           validate_categories)
+from .files import atomic_write_text, file_lock
+from .names import category_names
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +112,7 @@ class InvalidAnswer(ValueError):
     """The model's answer could not be parsed or failed validation (retried)."""
 
 
-class DescribeError(RuntimeError):
+class DescribeError(ProlabError, RuntimeError):
     """Some categories could not be described; ``failures`` maps category -> reason."""
 
     def __init__(self, failures: dict[str, str]):
@@ -111,9 +125,13 @@ class BadResponse(InvalidAnswer):
     """An HTTP 200 whose body is not a chat completion (HTML page, wrong ``choices``; retried)."""
 
 
-class EndpointError(RuntimeError):
-    """The server cannot serve this run at all (nothing listening, wrong URL path); the run
-    stops, finished categories are kept."""
+class EndpointError(ProlabError, RuntimeError):
+    """The server cannot serve this run at all (nothing listening, wrong URL path, no answer
+    within the timeout); the run stops, finished categories are kept."""
+
+
+class DeadlineError(ProlabError, RuntimeError):
+    """The run's ``deadline`` passed; finished categories are kept."""
 
 
 class _Cancelled(Exception):
@@ -247,44 +265,92 @@ def parse_descriptions(content: str, category: str, prompt_version: str = PROMPT
 
 
 class DescriptionCache:
-    """Resumable JSON cache of finished categories, rewritten atomically on every ``put``.
+    """Resumable JSON cache of finished categories, shared by every run that uses the file.
 
     File: ``{"format", "model", "prompt_version", "categories": {name: [sentences]}}``.
-    A cache written for another model or prompt version is refused (use another path).
+    Each ``put`` re-reads the file under a file lock (:func:`~.files.file_lock`), adds its
+    category and rewrites it atomically, so runs writing one cache at once (e.g. with
+    different class lists) keep each other's categories. A cache written for another model or
+    prompt version is refused (use another path).
     """
 
     def __init__(self, path: str | os.PathLike, model: str, prompt_version: str = PROMPT_VERSION):
         self.path = Path(path)
         self.header = {'format': CACHE_FORMAT, 'model': model, 'prompt_version': prompt_version}
-        self._lock = threading.Lock()
-        self._data: dict[str, list[str]] = {}
-        if self.path.exists():
-            try:
-                data = json.loads(self.path.read_text(encoding='utf-8'))
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise ValueError(f'{self.path}: unreadable describe cache ({e})') from None
-            found = {k: data.get(k) for k in self.header}
-            if found != self.header:
-                raise ValueError(f'{self.path}: cache was written for {found}, this run is '
-                                 f'{self.header}; use another --cache path')
-            if data.get('categories'):
-                self._data = validate_categories(data['categories'], str(self.path))
+        with file_lock(self.path):
+            self._data = self._read()
+
+    def _read(self) -> dict[str, list[str]]:
+        """The categories the file holds now (call under the file lock)."""
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding='utf-8'))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DescriptionsError(f'{self.path}: unreadable describe cache ({e})') from None
+        found = {k: data.get(k) for k in self.header}
+        if found != self.header:
+            raise DescriptionsError(f'{self.path}: cache was written for {found}, this run is '
+                                    f'{self.header}; use another --cache path')
+        categories = data.get('categories')
+        return validate_categories(categories, str(self.path)) if categories else {}
 
     def __contains__(self, name: str) -> bool:
         return name in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def get(self, name: str) -> list[str]:
         return self._data[name]
 
     def put(self, name: str, sentences: list[str]) -> None:
-        with self._lock:
-            self._data[name] = sentences
+        """Add ``name`` to the file, merged with what it holds now."""
+        with file_lock(self.path):
+            data = self._read()
+            data[name] = sentences
             atomic_write_text(self.path, json.dumps(
-                {**self.header, 'categories': self._data}, indent=1, ensure_ascii=False) + '\n')
+                {**self.header, 'categories': data}, indent=1, ensure_ascii=False) + '\n')
+            self._data = data
+
+
+def save_merged(path: str | os.PathLike, described: DescriptionSet) -> DescriptionSet:
+    """Write ``described`` to the descriptions file ``path``, merged under a file lock with the
+    categories (and synonyms) the file holds now (those of another run on the same ``--out`` are
+    kept; this run's replace their namesakes). Order: the dataset's class order when ``dataset`` is a
+    known one, else the file's, then the new categories.
+
+    Returns:
+        the descriptions written.
+    Raises:
+        DescriptionsError: ``path`` holds descriptions of another dataset, model or prompt
+            version (nothing is written).
+    """
+    path = Path(path)
+    with file_lock(path):
+        categories, synonyms = dict(described.categories), dict(described.synonyms)
+        if path.exists():
+            old = load_descriptions(path, dataset_classes=False)
+            ours = (described.dataset, described.model, described.prompt_version)
+            if (old.dataset, old.model, old.prompt_version) != ours:
+                raise DescriptionsError(
+                    f'{path} holds descriptions of dataset {old.dataset!r} by {old.model!r} '
+                    f'(prompt {old.prompt_version}), this run writes {ours[0]!r} by '
+                    f'{ours[1]!r} (prompt {ours[2]}); pass another --out')
+            categories = {**old.categories, **categories}
+            synonyms = {**old.synonyms, **synonyms}
+        order = dataset_class_names(described.dataset) if described.dataset in DATASETS else []
+        order = [n for n in order if n in categories] + [n for n in categories
+                                                         if n not in set(order)]
+        merged = DescriptionSet({n: categories[n] for n in order}, described.dataset,
+                                described.model, described.prompt_version, synonyms=synonyms)
+        save_descriptions(path, merged)
+    return merged
 
 
 class CircuitBreaker:
-    """Trips after ``limit`` consecutive connection failures, counted across categories."""
+    """Trips after ``limit`` consecutive failures to get any answer (connection refused or
+    reset, or no answer within the timeout), counted across categories."""
 
     def __init__(self, limit: int = 3):
         self.limit = limit
@@ -292,7 +358,7 @@ class CircuitBreaker:
         self._lock = threading.Lock()
 
     def failure(self) -> bool:
-        """Count a connection failure; True once the breaker has tripped."""
+        """Count a failure; True once the breaker has tripped."""
         with self._lock:
             self._failures += 1
             return self._failures >= self.limit
@@ -300,6 +366,18 @@ class CircuitBreaker:
     def success(self) -> None:
         with self._lock:
             self._failures = 0
+
+
+def silent_server_bound(timeout: float, concurrency: int, retry: RetryPolicy,
+                        breaker_limit: int = 3, num_categories: int | None = None) -> float:
+    """Upper bound (seconds, network latency aside) on how long :func:`describe_categories`
+    runs against a server that accepts connections and never answers: every request times
+    out after ``timeout``; with ``w = min(concurrency, num_categories)`` workers the breaker's
+    ``breaker_limit``-th timeout in a row comes within ``ceil(breaker_limit / w)`` rounds, the
+    rounds of one worker separated by its backoff delays; then the run returns at once."""
+    workers = min(concurrency, num_categories or concurrency)
+    rounds = math.ceil(breaker_limit / workers)
+    return rounds * timeout + sum(retry.delay(i % retry.max_attempts) for i in range(rounds - 1))
 
 
 def _answer_content(resp: object) -> str:
@@ -371,6 +449,12 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
             last, retry_after = f'HTTP {e.status_code}', _retry_after(e.response)
         except openai.APITimeoutError:
             last = 'request timed out'
+            if breaker.failure():
+                raise EndpointError(
+                    f'{client.base_url} accepts connections but answered none of '
+                    f'{breaker.limit} requests in a row within the timeout ({client.timeout} '
+                    's); is the server overloaded or stuck? Raise --timeout if its answers '
+                    'take longer') from None
         except openai.APIConnectionError as e:
             last = f'connection error ({e.__cause__ or e})'
             if breaker.failure():
@@ -413,14 +497,14 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
                         concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
                         timeout: float = 60.0, temperature: float = 0.7,
                         json_mode: bool = True, breaker_limit: int = 3,
-                        prompt_version: str = PROMPT_VERSION,
+                        prompt_version: str = PROMPT_VERSION, deadline: float | None = None,
                         on_done: Callable[[str, bool], None] | None = None
                         ) -> dict[str, list[str] | dict[str, list[str]]]:
     """Describe ``categories`` with the chat model -> ``{category: [sentences]}``
     (facet-grouped versions: ``{category: {facet: [sentences]}}``).
 
     Args:
-        categories: category names (order kept in the result).
+        categories: category names (order kept in the result; Unicode NFC).
         model: chat model name on the server.
         base_url: server URL, e.g. ``http://127.0.0.1:8000/v1`` (default: OpenAI's).
         dataset: dataset name given to the model as context.
@@ -429,52 +513,91 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         retry: backoff policy for faults and invalid answers.
         timeout: per-request timeout (s).
         json_mode: send ``response_format={"type": "json_object"}``.
-        breaker_limit: consecutive connection failures (any categories) that stop the run.
+        breaker_limit: consecutive connection failures or timeouts (any categories) that stop
+            the run.
         prompt_version: one of ``PROMPT_VERSIONS`` (see the module docstring).
-        on_done: called ``(category, ok)`` in the calling thread after each category.
+        deadline: the most seconds the whole run may take (None: no limit).
+        on_done: called ``(category, ok)`` in the calling thread for each category: first for
+            every one already in ``cache``, then as each finishes.
     Raises:
         DescribeError: some categories failed (the others are kept in ``cache``).
-        EndpointError: no server at ``base_url`` or a wrong URL path (finished ones are kept).
+        EndpointError: no server at ``base_url``, a wrong URL path, or no answer within
+            ``timeout`` ``breaker_limit`` times in a row (finished ones are kept).
+        DeadlineError: ``deadline`` passed (finished ones are kept).
         KeyError: ``OPENAI_API_KEY`` is not set.
         ValueError: ``concurrency`` < 1.
     """
     if concurrency < 1:
         raise ValueError(f'concurrency must be at least 1, got {concurrency}')
     client = openai_client(base_url, max_retries=0, timeout=timeout)
-    names = list(dict.fromkeys(categories))
+    names = category_names(dict.fromkeys(categories), 'class list', DescriptionsError)
     check_prompt_version(prompt_version)
     store = DescriptionCache(cache, model, prompt_version) if cache is not None else None
     results = {n: store.get(n) for n in names if store is not None and n in store}
+    for name in results if on_done is not None else ():
+        on_done(name, True)
     todo = [n for n in names if n not in results]
     failures: dict[str, str] = {}
     if todo:
         stop = threading.Event()
         breaker = CircuitBreaker(breaker_limit)
+        saving = threading.Lock()  # held while a result is cached
+        pending: queue.SimpleQueue = queue.SimpleQueue()
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        for name in todo:
+            pending.put(name)
 
-        def work(name: str) -> list[str]:
-            sentences = _describe_one(client, name, model=model, dataset=dataset, retry=retry,
-                                      temperature=temperature, json_mode=json_mode, stop=stop,
-                                      breaker=breaker, prompt_version=prompt_version)
-            if store is not None:
-                store.put(name, sentences)
-            return sentences
+        def worker() -> None:
+            """Describe pending categories until none is left or the run stops; every outcome
+            goes to ``finished``; an answer that comes after the stop is dropped."""
+            while not stop.is_set():
+                try:
+                    name = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    sentences = _describe_one(
+                        client, name, model=model, dataset=dataset, retry=retry,
+                        temperature=temperature, json_mode=json_mode, stop=stop,
+                        breaker=breaker, prompt_version=prompt_version)
+                    with saving:
+                        if stop.is_set():
+                            return
+                        if store is not None:
+                            store.put(name, sentences)
+                    finished.put((name, sentences, None))
+                except BaseException as e:  # handed to the calling thread
+                    if not isinstance(e, DescribeError):
+                        stop.set()  # the run is over: no worker starts another request
+                    finished.put((name, None, e))
 
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            futures = {pool.submit(work, n): n for n in todo}
-            try:
-                for fut in as_completed(futures):
-                    name = futures[fut]
-                    try:
-                        results[name] = fut.result()
-                    except DescribeError as e:
-                        failures.update(e.failures)
-                    if on_done is not None:
-                        on_done(name, name in results)
-            except BaseException:
-                stop.set()
-                for fut in futures:
-                    fut.cancel()
-                raise
+        # daemon threads: returning (error, Ctrl-C, deadline) never waits for a request in
+        # flight (only for a cache write in progress); a stopped worker ends after its
+        # current request, and the cache is final once this function returns
+        for _ in range(min(concurrency, len(todo))):
+            threading.Thread(target=worker, name='describe', daemon=True).start()
+        end = None if deadline is None else time.monotonic() + deadline
+        try:
+            for _ in todo:
+                try:
+                    name, sentences, error = finished.get(
+                        timeout=None if end is None else max(0.0, end - time.monotonic()))
+                except queue.Empty:
+                    left = len(names) - len(results) - len(failures)
+                    raise DeadlineError(f'deadline of {deadline:g} s reached: {left} of '
+                                        f'{len(names)} categories not described') from None
+                if isinstance(error, DescribeError):
+                    failures.update(error.failures)
+                elif error is not None:
+                    raise error
+                else:
+                    results[name] = sentences
+                if on_done is not None:
+                    on_done(name, name in results)
+        finally:
+            stop.set()
+            with saving:
+                pass
     if failures:
         raise DescribeError(failures)
     return {n: results[n] for n in names}

@@ -27,8 +27,8 @@ from .descriptions import sentences_of, validate_categories
 from .embedding import ModelLike, embed_texts, l2_normalize, model_name
 from prolab_seg.registry import LABEL_SPACES
 
-from .files import atomic_write_bytes, atomic_write_text, sha256_file
-from .label_space import LabelSpace, read_arrays
+from .files import atomic_write_bytes, atomic_write_text, check_outputs, sha256_file
+from .label_space import LabelSpace, LabelSpaceError, read_arrays, read_meta
 from .report import identical_groups, label_space_report, report_markdown
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
@@ -58,7 +58,7 @@ class PropertySpace(LabelSpace):
                  text_class: np.ndarray | None = None, text_cluster: np.ndarray | None = None,
                  text_score: np.ndarray | None = None, source: str = '<memory>'):
         if centroids is None:
-            raise ValueError(f'property space {source}: needs centroids [K, E]')
+            raise LabelSpaceError(f'property space {source}: needs centroids [K, E]')
         super().__init__(class_names, vectors, centroids, meta, source)
         self.texts = [str(t) for t in texts]
         N = len(self.texts)
@@ -68,15 +68,15 @@ class PropertySpace(LabelSpace):
         self.text_score = np.asarray(np.zeros(N) if text_score is None else text_score,
                                      np.float32)
         if not np.isin(self.vectors, (0.0, 1.0)).all():
-            raise ValueError('vectors must be multi-hot (0/1)')
+            raise LabelSpaceError('vectors must be multi-hot (0/1)')
         for name in ('text_class', 'text_cluster', 'text_score'):
             if getattr(self, name).shape != (N,):
-                raise ValueError(f'{name} shape {getattr(self, name).shape} != ({N},) texts')
+                raise LabelSpaceError(f'{name} shape {getattr(self, name).shape} != ({N},) texts')
         if N and not (0 <= self.text_class.min() and self.text_class.max() < self.num_classes):
-            raise ValueError('text_class indexes outside the class list')
+            raise LabelSpaceError('text_class indexes outside the class list')
         if N and not (0 <= self.text_cluster.min()
                       and self.text_cluster.max() < self.num_properties):
-            raise ValueError('text_cluster indexes outside the properties')
+            raise LabelSpaceError('text_cluster indexes outside the properties')
 
     def property_names(self) -> list[str]:
         """Each property named by ``meta['property_names']`` (an imported ProLab clustering's
@@ -173,15 +173,29 @@ class PropertySpace(LabelSpace):
             h.update(np.ascontiguousarray(a).tobytes())
         return h.hexdigest()
 
-    def save(self, path: str | os.PathLike, report: dict | None = None) -> Path:
+    @classmethod
+    def output_files(cls, path: str | os.PathLike) -> list[Path]:
+        """The ``.npz`` and the ``.json`` / ``.md`` summaries :meth:`save` writes for
+        ``path``."""
+        path = _artifact_path(path)
+        return [path, path.with_suffix('.json'), path.with_suffix('.md')]
+
+    def save(self, path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (),
+             report: dict | None = None) -> Path:
         """Write ``path`` (``.npz``; a path without that suffix is a folder holding
         ``property_space.npz``) plus ``.json``/``.md`` summaries beside it, with the
         label-space ``report`` (default: that of the space alone).
 
         Returns:
             the ``.npz`` path.
+        Raises:
+            OutputPathError: one of the three files would replace one of ``inputs`` (files
+                the command read) or of :meth:`input_files` (e.g. ``--out X.npz`` next to the
+                descriptions ``X.json``); nothing is written.
         """
-        path = _artifact_path(path)
+        outputs = self.output_files(path)
+        check_outputs(outputs, [*inputs, *self.input_files()])
+        path = outputs[0]
         meta = dict(self.meta, format=ARTIFACT_FORMAT, content_sha256=self.content_sha256())
         buf = io.BytesIO()
         np.savez_compressed(
@@ -193,9 +207,9 @@ class PropertySpace(LabelSpace):
         saved = PropertySpace(self.class_names, self.vectors, self.centroids, meta, self.texts,
                               self.text_class, self.text_cluster, self.text_score, str(path))
         report = label_space_report(saved) if report is None else report
-        atomic_write_text(path.with_suffix('.json'), json.dumps(
+        atomic_write_text(outputs[1], json.dumps(
             saved.summary(report=report), indent=2, ensure_ascii=False) + '\n')
-        atomic_write_text(path.with_suffix('.md'), saved.summary_markdown(report=report))
+        atomic_write_text(outputs[2], saved.summary_markdown(report=report))
         return path
 
     @classmethod
@@ -204,24 +218,24 @@ class PropertySpace(LabelSpace):
         """Load a saved space (no pickle), validating shapes and the content hash.
 
         Args:
-            path: the ``.npz`` or the folder holding ``property_space.npz``.
+            path: the ``.npz`` (any file) or the folder holding ``property_space.npz``.
             classes: if given, must equal the space's class list (same names and order).
             check_sources: also require every descriptions file recorded in
                 ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
         """
-        path = _artifact_path(path)
+        path = Path(path) if Path(path).is_file() else _artifact_path(path)
         space = cls.from_arrays(read_arrays(path), str(path))
         if classes is not None and list(classes) != space.class_names:
             missing = [c for c in classes if c not in space.class_names]
             extra = [c for c in space.class_names if c not in classes]
-            raise ValueError(f'{path}: class list mismatch: missing {missing}, unexpected '
-                             f'{extra}' + ('' if missing or extra else ', order differs'))
+            raise LabelSpaceError(f'{path}: class list mismatch: missing {missing}, unexpected '
+                                  f'{extra}' + ('' if missing or extra else ', order differs'))
         for src in space.meta.get('sources', []) if check_sources else []:
             if not Path(src['path']).is_file():
-                raise ValueError(f'{path}: descriptions file {src["path"]} not found')
+                raise LabelSpaceError(f'{path}: descriptions file {src["path"]} not found')
             if sha256_file(src['path']) != src['sha256']:
-                raise ValueError(f'{path}: {src["path"]} changed since the space was built '
-                                 f'(sha256 {src["sha256"][:12]}...); rebuild the space')
+                raise LabelSpaceError(f'{path}: {src["path"]} changed since the space was '
+                                      f'built (sha256 {src["sha256"][:12]}...); rebuild it')
         return space
 
     @classmethod
@@ -230,21 +244,22 @@ class PropertySpace(LabelSpace):
         required = {'class_names', 'vectors', 'centroids', 'texts', 'text_class',
                     'text_cluster', 'text_score', 'meta'}
         if required - arrays.keys():
-            raise ValueError(f'{path}: missing arrays {sorted(required - arrays.keys())}')
-        meta = json.loads(str(arrays['meta'][()]))
+            raise LabelSpaceError(f'{path}: missing arrays {sorted(required - arrays.keys())}')
+        meta = read_meta(arrays, path)
         if meta.get('format') != ARTIFACT_FORMAT:
-            raise ValueError(f'{path}: format {meta.get("format")!r}, expected {ARTIFACT_FORMAT!r}')
+            raise LabelSpaceError(f'{path}: format {meta.get("format")!r}, expected '
+                                  f'{ARTIFACT_FORMAT!r}')
         try:
             space = cls(arrays['class_names'].tolist(), arrays['vectors'], arrays['centroids'],
                         meta, arrays['texts'].tolist(), arrays['text_class'],
                         arrays['text_cluster'], arrays['text_score'], str(path))
         except ValueError as e:
-            raise ValueError(f'{path}: {e}') from None
+            raise LabelSpaceError(f'{path}: {e}') from None
         if space.content_sha256() != meta.get('content_sha256'):
-            raise ValueError(f'{path}: content hash mismatch (file modified or corrupted)')
+            raise LabelSpaceError(f'{path}: content hash mismatch (file modified or corrupted)')
         if meta.get('num_properties') not in (None, space.num_properties):
-            raise ValueError(f'{path}: meta num_properties {meta["num_properties"]} != '
-                             f'{space.num_properties} centroids')
+            raise LabelSpaceError(f'{path}: meta num_properties {meta["num_properties"]} != '
+                                  f'{space.num_properties} centroids')
         return space
 
 
@@ -271,14 +286,22 @@ def _embed_unique(texts: list[str], model: ModelLike, batch_size: int, show_prog
 
 
 def _facet_sizes(counts: Mapping[str, int], k: int) -> dict[str, int]:
-    """Split ``k`` clusters over facets in proportion to their distinct sentences (largest
-    remainder, at least 1 each)."""
+    """Split exactly ``k`` clusters over facets in proportion to their distinct sentences: at
+    least 1 and at most its sentence count each; each further cluster goes to the facet
+    furthest below its proportional share (largest remainder; ties: facet order).
+
+    Raises:
+        ValueError: ``k`` is smaller than the number of facets or larger than the sentences.
+    """
     total = sum(counts.values())
-    raw = {f: k * n / total for f, n in counts.items()}
-    sizes = {f: max(1, int(r)) for f, r in raw.items()}
-    for f in sorted(raw, key=lambda f: sizes[f] - raw[f]):
-        if sum(sizes.values()) >= k:
-            break
+    if not len(counts) <= k <= total:
+        raise ValueError(f'facet-wise clustering needs K between the number of facets '
+                         f'({len(counts)}: {", ".join(counts)}) and the distinct sentences '
+                         f'({total}); got K={k}')
+    sizes = {f: 1 for f in counts}
+    for _ in range(k - len(counts)):
+        room = [f for f in counts if sizes[f] < counts[f]]
+        f = max(room, key=lambda f: k * counts[f] / total - sizes[f])
         sizes[f] += 1
     return sizes
 
@@ -322,9 +345,10 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         method: ``'kmeans'`` (sklearn KMeans, Lloyd) or ``'minibatch'`` (MiniBatchKMeans).
         n_init: k-means restarts.
         meta: extra provenance merged into ``space.meta`` (e.g. ``sources``, ``dataset``).
-        facet_wise: cluster each facet's sentences (facet-grouped descriptions) on its own, K
-            split over facets by their distinct sentences, so that a property never mixes
-            facets (``meta['property_facets']``; ``assign`` then keeps facets apart too).
+        facet_wise: cluster each facet's sentences (facet-grouped descriptions) on its own,
+            exactly K split over facets by their distinct sentences (K smaller than the number
+            of facets is refused), so that a property never mixes facets
+            (``meta['property_facets']``; ``assign`` then keeps facets apart too).
         weight_repeats: each distinct sentence is embedded once; True: it weighs in k-means as
             often as it occurs (as clustering every sentence does, ProLab); False (default, the
             setting of the reported benchmarks): once.
@@ -351,13 +375,13 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
         sizes_f = _facet_sizes({f: len(i) for f, i in groups.items()}, num_properties)
         labels, centers, facets = np.empty(len(emb), np.int64), [], []
         for f, idx in groups.items():
-            k_f = min(sizes_f[f], len(idx))
+            k_f = sizes_f[f]
             lab, cen = _cluster(emb[idx], k_f, method, n_init, seed,
                                 None if weight is None else weight[idx])
             labels[idx] = lab + len(centers)
             centers += list(cen)
             facets += [f] * k_f
-        centers, num_properties = np.asarray(centers), len(centers)
+        centers = np.asarray(centers)
     else:
         labels, centers = _cluster(emb, num_properties, method, n_init, seed, weight)
         facets = None

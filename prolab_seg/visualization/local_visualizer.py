@@ -12,6 +12,8 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
+from prolab_seg.image_maps import image_maps
+
 
 def distinctive_properties(act: np.ndarray, seg: np.ndarray,
                            top_k: int) -> list[tuple[int, int, float, float]]:
@@ -45,30 +47,35 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
     """:class:`~mmseg.visualization.SegLocalVisualizer` that also shows why a ProLab model
     predicted what it did.
 
-    A data sample holding ``property_activations`` (``[K, H, W]`` at the image size, metainfo
-    ``property_names``, see :func:`prolab_seg.segment.predict`) is drawn as one picture. Top
-    row: the input, the ground truth if the sample has one and the prediction (each a colour
-    overlay as mmseg draws it, without labels inside), then a legend beside them (colour swatch
-    and name of every category in either). Bottom row: the activation maps of ``top_k``
+    A data sample holding ``property_activations`` (``[K, h, w]``, metainfo
+    ``property_names``; at the image size, or at the model's output resolution with the
+    ``resize`` plan of :func:`prolab_seg.segment.predict`) is drawn as one picture. Top row:
+    the input, the ground truth if the sample has one and the prediction (each a colour overlay
+    as mmseg draws it, without labels inside), then a legend beside them (colour swatch and
+    name of every category in either). Bottom row: the activation maps of ``top_k``
     properties, on one shared colour scale (one colour bar): by turns, for each predicted
     category, the properties most distinctive of its region (:func:`distinctive_properties`),
-    each titled with its name, that category and its mean there and elsewhere. After
-    drawing, ``self.layout`` records what was drawn where (see :meth:`draw_properties`).
-    Other samples are drawn as mmseg draws them.
+    each titled with its name, that category and its mean there and elsewhere. Every image and
+    map is drawn at most ``panel_size`` pixels a side (larger images are scaled down first,
+    the maps brought straight to that size), so a large image costs no more memory than a
+    small one. After drawing, ``self.layout`` records what was drawn where (see
+    :meth:`draw_properties`). Other samples are drawn as mmseg draws them.
 
     Args:
         top_k: how many activation maps to draw.
         font_size: points of the titles and legend (the map titles one point less).
         panel_inches: width of one image panel.
+        panel_size: longest side, in pixels, of the images and maps drawn.
         **kwargs: :class:`~mmseg.visualization.SegLocalVisualizer` arguments.
     """
 
     def __init__(self, name: str = 'visualizer', top_k: int = 6, font_size: float = 11,
-                 panel_inches: float = 2.8, **kwargs):
+                 panel_inches: float = 2.8, panel_size: int = 512, **kwargs):
         super().__init__(name, **kwargs)
         self.top_k = top_k
         self.font_size = font_size
         self.panel_inches = panel_inches
+        self.panel_size = panel_size
         self.layout: dict = {}
 
     @master_only
@@ -93,17 +100,28 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
         else:
             self.add_image(name, drawn, step)
 
-    def _overlay(self, image: np.ndarray, sem_seg: PixelData) -> np.ndarray:
-        """mmseg's colour overlay of ``sem_seg`` (values outside the classes, e.g. 255, left
-        as the image), without labels."""
-        return self._draw_sem_seg(image, sem_seg, self.dataset_meta['classes'],
+    def _get_center_loc(self, mask: np.ndarray) -> np.ndarray:
+        """Where mmseg writes a label: the middle pixel of the row of ``mask`` with the most
+        pixels (the first such row), as mmseg's, without its list of every pixel."""
+        rows = mask.sum(1)
+        y = int(rows.argmax())
+        cols = np.flatnonzero(mask[y])
+        return np.array([cols[len(cols) // 2], y])
+
+    def _overlay(self, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """mmseg's colour overlay of ``labels`` (``[1, h, w]`` at ``image``'s size; values
+        outside the classes, e.g. 255, left as the image), without labels."""
+        # as numpy: mmseg indexes its mask with sem_seg == label, which a one-pixel tensor
+        # turns into an integer index
+        return self._draw_sem_seg(image, PixelData(data=labels), self.dataset_meta['classes'],
                                   self.dataset_meta['palette'], with_labels=False)
 
     def draw_properties(self, image: np.ndarray, data_sample: SegDataSample,
                         draw_gt: bool = True, draw_pred: bool = True) -> np.ndarray:
         """The property picture (see the class docstring) of an RGB ``[H, W, 3]`` image, as an
         RGB array. Records ``self.layout``: ``panels`` (top-row titles), ``legend`` (category
-        names), ``properties`` / ``categories`` (per map: property index, the category it is
+        names), ``sizes`` (``(h, w)`` pixels drawn of each image panel, then of each map),
+        ``properties`` / ``categories`` (per map: property index, the category it is
         distinctive of), ``clims`` (per map, its colour scale's limits: one
         shared scale, the shown maps' minimum and maximum) and ``boxes``
         (``{element: (x0, y0, x1, y1)}`` in pixels of the picture, origin bottom left: every
@@ -115,18 +133,27 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
         from matplotlib.patches import Patch
 
         classes, palette = self.dataset_meta['classes'], self.dataset_meta['palette']
-        act = data_sample.property_activations.cpu().data.numpy()
-        names = data_sample.property_activations.property_names
-        panels, shown = [('input', image)], set()
+        activations = data_sample.property_activations.cpu()
+        names = activations.property_names
+        scale = min(1.0, self.panel_size / max(image.shape[:2]))
+        h, w = [max(1, round(n * scale)) for n in image.shape[:2]]
+        act = image_maps(activations, (h, w)).numpy()
+        if image.shape[:2] != (h, w):
+            image = mmcv.imresize(image, (w, h), interpolation='area')
+        panels, shown, seg = [('input', image)], set(), np.zeros((h, w), np.int64)
         for key, title, wanted in (('gt_sem_seg', 'ground truth', draw_gt),
                                    ('pred_sem_seg', 'prediction', draw_pred)):
-            if wanted and key in data_sample:
-                sem_seg = getattr(data_sample, key)
-                panels.append((title, self._overlay(image, sem_seg)))
-                shown.update(np.unique(sem_seg.cpu().data.numpy()).astype(np.int64).tolist())
-        legend = [c for c in sorted(shown) if 0 <= c < len(classes)]
-        seg = (data_sample.pred_sem_seg.cpu().data.numpy()[0].astype(np.int64)
-               if 'pred_sem_seg' in data_sample else np.zeros(act.shape[1:], np.int64))
+            if key not in data_sample:
+                continue
+            full = getattr(data_sample, key).cpu().data.numpy().astype(np.int64)  # [1, H, W]
+            rows, cols = (np.arange(n) * N // n for n, N in zip((h, w), full.shape[1:]))
+            labels = full[:, rows[:, None], cols[None, :]]  # nearest, at the drawn size
+            if key == 'pred_sem_seg':
+                seg = labels[0]
+            if wanted:
+                panels.append((title, self._overlay(image, labels)))
+                shown.update(np.flatnonzero(np.bincount(full[full >= 0])).tolist())
+        legend = [c for c in sorted(shown) if c < len(classes)]
         picks = distinctive_properties(act, seg, self.top_k)
         maps = act[[k for k, *_ in picks]]
         low, high = (float(maps.min()), float(maps.max())) if picks else (0.0, 1.0)
@@ -181,6 +208,8 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
             boxes['colorbar'] = bar.ax.get_tightbbox(renderer)
         self.layout = dict(
             panels=[t for t, _ in panels], legend=[classes[c] for c in legend],
+            sizes=[ax.images[0].get_array().shape[:2]
+                   for ax in list(axes[:len(panels)]) + list(map_axes[:len(picks)])],
             properties=[k for k, *_ in picks], categories=[c for _, c, *_ in picks],
             clims=[tuple(float(v) for v in ax.images[0].get_clim())
                    for ax in map_axes[:len(picks)]],

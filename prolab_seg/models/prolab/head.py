@@ -459,15 +459,19 @@ class PropertyHead(BaseModule):
     def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> Tensor:
         return self.predict_by_feat(self.forward(inputs), batch_img_metas)
 
-    def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
+    def output_maps(self, seg_logits: Tensor) -> Tensor:
         """Property logits -> category scores of the inference space (minus
-        ``seen_calibration`` for the trained categories), resized to the input by the wrapped
-        head. Inside :meth:`with_activations` the K property activations follow the C scores
-        (N x (C + K) x H x W)."""
+        ``seen_calibration`` for the trained categories), at the logits' resolution
+        (N x C x h x w); inside :meth:`with_activations` the K property activations follow the
+        C scores (N x (C + K) x h x w)."""
         scores = self.category_scores(seg_logits) + self.score_offsets.to(seg_logits.dtype)
         if self._with_activations:
             scores = torch.cat([scores, self.activate(seg_logits)], dim=1)
-        return self.head.predict_by_feat(scores, batch_img_metas)
+        return scores
+
+    def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """:meth:`output_maps` resized to the input by the wrapped head."""
+        return self.head.predict_by_feat(self.output_maps(seg_logits), batch_img_metas)
 
     @contextlib.contextmanager
     def with_activations(self):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
+from prolab_seg.properties.label_space import LabelSpaceError
 
 
 def _property_heads(model):
@@ -40,7 +41,7 @@ def _compare(kind, names, classes, source):
         detail.append(f'space categories not in the dataset: {extra[:10]}')
     if not detail:
         detail.append('same names in a different order')
-    raise ValueError(
+    raise LabelSpaceError(
         f'{kind} property space {source} ({len(names)} categories) does not match the '
         f'{len(classes)} dataset classes: ' + '; '.join(detail) +
         '. Rebuild the space from the dataset descriptions or set the dataset metainfo.classes.')
