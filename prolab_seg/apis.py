@@ -19,6 +19,8 @@ from mmengine.runner import Runner
 
 from mmseg.registry import RUNNERS
 
+from prolab_seg.models.backbones.offline_weights import SCHEME, offline_weights_file
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint named by a config or CLI cannot be used."""
@@ -45,8 +47,15 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
 def check_checkpoint(path: str, what: str = 'checkpoint') -> None:
     """Raise :class:`CheckpointError` unless ``path`` is a readable torch checkpoint.
 
-    Local files only: ``http(s)://`` or ``open-mmlab://`` URLs are left to mmengine.
+    ``offline://NAME``: the installed package file behind it must exist. Other URLs
+    (``http(s)://``, ``open-mmlab://``) are left to mmengine.
     """
+    if path.startswith(SCHEME):
+        try:
+            offline_weights_file(path[len(SCHEME):])
+        except (KeyError, FileNotFoundError) as e:
+            raise CheckpointError(f'{what}: {e.args[0]}') from None
+        return
     if '://' in path:
         return
     if not osp.isfile(path):
