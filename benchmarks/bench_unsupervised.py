@@ -18,7 +18,9 @@ nearest-downsampled to 16×16), on the seen classes (v1: 18; unseen-class pixels
   LP acc/mIoU     linear probe trained on (a random 20k-pixel subset of) the train features
   bits/loc        nominal storage per feature-map location (float32 features: 32·C; PQ: M·log2 K)
                   and, for PQ, the empirical code entropy (sum over codebooks of the marginal
-                  codeword-usage entropy) in parentheses
+                  codeword-usage entropy) in parentheses, then the mean over classes of the
+                  per-class code entropy (``class_code_entropy`` of the val codes: the paper's
+                  analysis; low = a class uses few codewords)
   s/iter          mean wall-clock training time per iteration (batch 8; shared CPU: noisy)
   wall s, peak MB the whole row (training + evaluation) and how far the process's peak RSS rose
                   during it (rows share one process: a later row can reuse memory an earlier
@@ -60,8 +62,8 @@ import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
 from prolab_seg.datasets import write_property_world
 from prolab_seg.datasets.spec import V1_SPEC
-from prolab_seg.evaluation import (cluster_metrics, code_bits_per_pixel, kmeans_cluster_probe,
-                                   linear_probe)
+from prolab_seg.evaluation import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
+                                   codeword_histogram, kmeans_cluster_probe, linear_probe)
 from prolab_seg.models.equss import ProductQuantizer
 
 MOBILENET_V2 = dict(
@@ -203,7 +205,11 @@ def _pq_row(data: BenchData, seed: int, channels: int, num_codebooks: int,
     codes = encode(model, data.val_images, 'codes')
     empirical = code_bits_per_pixel(_pixels(codes), num_codewords)
     nominal = num_codebooks * np.log2(num_codewords)
-    return dict(out, bits=f'{nominal:.0f} ({empirical:.1f})', s_per_iter=s_iter)
+    labels = data.labels_at(data.val_labels, tuple(codes.shape[2:])).reshape(-1).numpy()
+    per_class = class_code_entropy(codeword_histogram(_pixels(codes), labels, num_codewords,
+                                                      data.num_classes))
+    return dict(out, bits=f'{nominal:.0f} ({empirical:.1f}; class {np.nanmean(per_class):.1f})',
+                s_per_iter=s_iter)
 
 
 @register('raw features + k-means')
