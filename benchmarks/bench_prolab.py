@@ -20,6 +20,10 @@ scratch, class-balanced loss) on the same data, seed and schedule; only the labe
                 property route);
 * supervised -- upper bound: ProLab's space, trained with the unseen categories labelled
                 (``train_all`` split).
+Pretrained rows (``--rows baseline_mnv2 prolab_mnv2 prolab_mnv2_frozen random_mnv2 ...``): the
+same row with the from-scratch ResNet-18/2 replaced by torchvision's ImageNet MobileNetV2
+(``offline://mobilenet_v2``), fine-tuned at 0.1x the heads' learning rate or frozen, meant for
+data drawn at 128 px (``--data-root data/property_world_128 --size 128``).
 v1 rows (the old, confounded property-world, with its own descriptions) are added when its data
 root exists (``tools/make_dataset.py --spec .../property_world_v1.json``).
 
@@ -60,6 +64,27 @@ LABELS = dict(baseline='baseline (one-hot CE)', prolab='ProLab (K={k})',
               random='ProLab, random descriptions (control)',
               attributes='attribute space (oracle)',
               supervised='supervised upper bound (unseen labelled)')
+#: Pretrained-backbone variants of the rows (``<row>_<suffix>``, e.g. ``prolab_mnv2``): the
+#: same row with each from-scratch config replaced by its counterpart on the backbone.
+BACKBONE_VARIANTS = dict(
+    mnv2=('ImageNet MobileNetV2, fine-tuned',
+          {ex.CONFIGS['baseline']: ex.CONFIGS['baseline_mnv2'],
+           ex.CONFIGS['prolab']: ex.CONFIGS['prolab_mnv2']}),
+    mnv2_frozen=('ImageNet MobileNetV2, frozen',
+                 {ex.CONFIGS['prolab']: ex.CONFIGS['prolab_mnv2_frozen']}))
+BASE_CONFIG = dict(baseline='baseline', textemb='textemb')  # the others: ProLab's config
+LABELS.update({f'{row}_{suffix}': f'{label} [{backbone}]'
+               for suffix, (backbone, configs) in BACKBONE_VARIANTS.items()
+               for row, label in list(LABELS.items())
+               if ex.CONFIGS[BASE_CONFIG.get(row, 'prolab')] in configs})
+
+
+def split_row(name: str) -> tuple[str, str | None]:
+    """``(row, backbone suffix or None)`` of a row name such as ``prolab_mnv2_frozen``."""
+    for suffix in sorted(BACKBONE_VARIANTS, key=len, reverse=True):
+        if name.endswith('_' + suffix):
+            return name[:-len(suffix) - 1], suffix
+    return name, None
 
 
 def sh(cmd):
@@ -75,7 +100,18 @@ def zero_shot_row(config, spaces, info):
 
 def variants(info, descriptions, work, k, seed, rows):
     """name -> (config, training options, zero-shot options or None, GZSL bank or None,
-    calibrations)."""
+    calibrations); a backbone variant (:func:`split_row`) is its row on that backbone."""
+    out = _from_scratch_variants(info, descriptions, work, k, seed,
+                                 {split_row(r)[0] for r in rows})
+    for name in rows:
+        row, suffix = split_row(name)
+        if suffix is not None:
+            config, *rest = out[row]
+            out[name] = (BACKBONE_VARIANTS[suffix][1][config], *rest)
+    return {n: out[n] for n in rows}
+
+
+def _from_scratch_variants(info, descriptions, work, k, seed, rows):
     def spaces(name, desc=descriptions, **kwargs):
         return ex.build_spaces(osp.join(work, 'spaces', name), info, desc, k, seed, **kwargs)
 
@@ -102,7 +138,7 @@ def variants(info, descriptions, work, k, seed, rows):
         out['supervised'] = (ex.CONFIGS['prolab'], ex.upper_bound_options(info, prolab['all']),
                              ex.zero_shot_options(prolab['all'], info.unseen), prolab['all'],
                              (0.0,))
-    return {n: v for n, v in out.items() if n in rows}
+    return out
 
 
 def run_rows(info, descriptions, work, args, rows):
@@ -120,7 +156,7 @@ def run_rows(info, descriptions, work, args, rows):
         ckpt = ex.train(config, opts, wd)
         row = dict(s_iter=(time.time() - t0) / args.iters, checkpoint=ckpt, config=config,
                    options=opts)
-        seen_opts = opts if name != 'supervised' else dict(
+        seen_opts = opts if split_row(name)[0] != 'supervised' else dict(
             opts, **ex.zero_shot_options(bank, info.seen))
         row['seen_mIoU'] = ex.evaluate(config, ckpt, seen_opts, osp.join(wd, 'seen'))['mIoU']
         if zs_opts is not None:
@@ -208,7 +244,7 @@ def targets(results):
         if other in r and 'prolab' in r:
             out.append(f"ProLab zero-shot - {LABELS[other]}: "
                        f"{r['prolab']['zs_mIoU'] - r[other]['zs_mIoU']:+.1f} (target >= +10)")
-    if 'prolab' in r:
+    if 'prolab' in r and 'baseline' in r:
         out.append(f"ProLab GZSL harmonic mean: {r['prolab']['gzsl']['hIoU']:.1f} (target >= 25)")
         out.append(f"ProLab seen mIoU - baseline: "
                    f"{r['prolab']['seen_mIoU'] - r['baseline']['seen_mIoU']:+.1f} (target >= 0)")
@@ -231,10 +267,10 @@ def report_lines(space, info, out):
             f'attribute value (keyword match; table in {out})']
 
 
-def ensure_data(root, spec):
+def ensure_data(root, spec, size=64):
     if not osp.isfile(osp.join(root, 'meta.json')):
-        sh([sys.executable, 'tools/make_dataset.py', '--out', root, '--seed', '0']
-           + (['--spec', spec] if spec else []))
+        sh([sys.executable, 'tools/make_dataset.py', '--out', root, '--seed', '0',
+            '--size', str(size)] + (['--spec', spec] if spec else []))
     return ex.data_info(root)
 
 
@@ -242,6 +278,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data-root', default='data/property_world')
     p.add_argument('--spec', help='spec to generate --data-root from when it is missing')
+    p.add_argument('--size', type=int, default=64, help='image size to generate --data-root '
+                   'at when it is missing (the MobileNetV2 rows are meant for 128)')
     p.add_argument('--descriptions', default=ex.DESCRIPTIONS)
     p.add_argument('--v1-data-root', default='data/property_world_v1')
     p.add_argument('--v1-descriptions', default=osp.join(REPO, 'descriptions',
@@ -259,7 +297,7 @@ def main():
     args = p.parse_args()
     if args.quick:
         args.iters, args.no_v1 = 20, True
-    if 'baseline' not in args.rows:
+    if 'prolab' in args.rows and 'baseline' not in args.rows:  # the targets compare the two
         args.rows.insert(0, 'baseline')
     if 'mpnet' in args.rows:
         try:
@@ -273,7 +311,7 @@ def main():
         ex.check_descriptions(args.descriptions, args.data_root, args.spec)
     except ValueError as e:  # DescriptionsError, SpecError: before any data are written
         raise SystemExit(f'bench_prolab.py: {e}')
-    info = ensure_data(args.data_root, args.spec)
+    info = ensure_data(args.data_root, args.spec, args.size)
     results = run_rows(info, args.descriptions, args.work_dir, args, args.rows)
     v1 = None
     if not args.no_v1 and osp.isfile(osp.join(args.v1_data_root, 'meta.json')):
@@ -281,7 +319,7 @@ def main():
         v1 = (v1_info, run_rows(v1_info, args.v1_descriptions, osp.join(args.work_dir, 'v1'),
                                 args, ['baseline', 'prolab']))
     timing = None
-    if 'prolab' in results:
+    if 'prolab' in results and 'baseline' in results:
         print('timing (interleaved micro-benchmark) ...', flush=True)
         timing = micro_bench(results, args.data_root)
     chance = ex.chance_unseen_miou(info)

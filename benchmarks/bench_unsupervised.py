@@ -2,20 +2,25 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_unsupervised.py [--data-root data/property_world_v1]
         [--iters 300] [--seed 0] [--methods NAME ...] [--no-throughput]
+        [--backbone filterbank|mobilenet_v2]
 
 The data is property-world v1 (``specs/property_world_v1.json``, 18 seen + 6 unseen), made with
 that spec if ``--data-root`` holds none; the class count is its meta.json's ``seen`` list (so any
 generated property-world data works, whatever the default spec is).
 
-Everything uses the same frozen ``FilterBankBackbone`` (stride 4, 14-d) features and the same
-evaluation protocol (``prolab_seg.evaluation.unsupervised``), at feature-map resolution (labels
+Everything uses the same frozen backbone features (``--backbone``: ``filterbank`` =
+``FilterBankBackbone``, stride 4, 14-d; ``mobilenet_v2`` = torchvision's ImageNet MobileNetV2,
+``offline://mobilenet_v2``, dilated to output stride 8, its last layer's 320-d features of the
+images upsampled 2x to 128 px) and the same evaluation protocol (``prolab_seg.evaluation.unsupervised``), at feature-map resolution (labels
 nearest-downsampled to 16×16), on the seen classes (v1: 18; unseen-class pixels ignored):
   unsup acc/mIoU  k-means (k = #seen classes, cosine) fitted on the val features + Hungarian
                   matching
   LP acc/mIoU     linear probe trained on (a random 20k-pixel subset of) the train features
   bits/loc        nominal storage per feature-map location (float32 features: 32·C; PQ: M·log2 K)
                   and, for PQ, the empirical code entropy (sum over codebooks of the marginal
-                  codeword-usage entropy) in parentheses
+                  codeword-usage entropy) in parentheses, then the mean over classes of the
+                  per-class code entropy (``class_code_entropy`` of the val codes: the paper's
+                  analysis; low = a class uses few codewords)
   s/iter          mean wall-clock training time per iteration (batch 8; shared CPU: noisy)
   wall s, peak MB the whole row (training + evaluation) and how far the process's peak RSS rose
                   during it (rows share one process: a later row can reuse memory an earlier
@@ -57,14 +62,23 @@ import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
 from prolab_seg.datasets import write_property_world
 from prolab_seg.datasets.spec import V1_SPEC
-from prolab_seg.evaluation import (cluster_metrics, code_bits_per_pixel, kmeans_cluster_probe,
-                                   linear_probe)
+from prolab_seg.evaluation import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
+                                   codeword_histogram, kmeans_cluster_probe, linear_probe)
 from prolab_seg.models.equss import ProductQuantizer
+
+MOBILENET_V2 = dict(
+    type='MobileNetV2', strides=(1, 2, 2, 1, 1, 1, 1), dilations=(1, 1, 1, 2, 2, 4, 4),
+    out_indices=(6, ), init_cfg=dict(type='Pretrained', checkpoint='offline://mobilenet_v2'))
+IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
 REPO = Path(__file__).resolve().parents[1]
 #: Default data: property-world v1 (the README's table; the configs' data_root too).
 DEFAULT_DATA_ROOT = REPO / 'data' / 'property_world_v1'
-BACKBONE = dict(type='FilterBankBackbone', stride=4)
+#: The frozen backbones (``--backbone``): configs taking RGB 0..255 images, and channels.
+BACKBONES = dict(
+    filterbank=(dict(type='FilterBankBackbone', stride=4), 14),
+    mobilenet_v2=(dict(type='InputAdapter', backbone=MOBILENET_V2, scale_factor=2, **IMAGENET),
+                  320))
 BATCH = 8
 LP_PIXELS = 20000
 
@@ -80,6 +94,15 @@ class BenchData:
     backbone: torch.nn.Module
     iters: int = 300  # training iterations for methods that train
     root: Path | None = None  # where the data came from
+    backbone_name: str = 'filterbank'  # key of BACKBONES
+
+    @property
+    def backbone_cfg(self) -> dict:
+        return BACKBONES[self.backbone_name][0]
+
+    @property
+    def channels(self) -> int:
+        return BACKBONES[self.backbone_name][1]
 
     @staticmethod
     def labels_at(labels: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -144,13 +167,14 @@ def train_equss(data: BenchData, seed: int, channels: int,
     """Train an ``EQUSSSegmentor`` head (no labels) with AdamW; returns (model, s/iter)."""
     torch.manual_seed(seed)
     model = MODELS.build(dict(
-        type='EQUSSSegmentor', backbone=BACKBONE,
-        head=dict(type='ExpansionHead', in_channels=14, channels=channels),
+        type='EQUSSSegmentor', backbone=data.backbone_cfg,
+        head=dict(type='ExpansionHead', in_channels=data.channels, channels=channels),
         quantizer=quantizer,
         corr_loss=dict(type='STEGOCorrelationLoss', center_feats=True),
         feature_bank=dict(type='FeatureBank', size=256, num_neighbors=7),
         cluster_probe=dict(type='ClusterProbe', channels=channels, num_clusters=data.num_classes),
         probe_on='quantized' if quantizer else 'code'))
+    model.backbone.init_weights()  # pretrained weights, if any
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-4,
                             weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
@@ -181,7 +205,11 @@ def _pq_row(data: BenchData, seed: int, channels: int, num_codebooks: int,
     codes = encode(model, data.val_images, 'codes')
     empirical = code_bits_per_pixel(_pixels(codes), num_codewords)
     nominal = num_codebooks * np.log2(num_codewords)
-    return dict(out, bits=f'{nominal:.0f} ({empirical:.1f})', s_per_iter=s_iter)
+    labels = data.labels_at(data.val_labels, tuple(codes.shape[2:])).reshape(-1).numpy()
+    per_class = class_code_entropy(codeword_histogram(_pixels(codes), labels, num_codewords,
+                                                      data.num_classes))
+    return dict(out, bits=f'{nominal:.0f} ({empirical:.1f}; class {np.nanmean(per_class):.1f})',
+                s_per_iter=s_iter)
 
 
 @register('raw features + k-means')
@@ -249,16 +277,27 @@ def iic_config(data_root: str | Path | None = None):
     return cfg
 
 
-def train_iic(data: BenchData, seed: int) -> tuple[torch.nn.Module, float]:
-    """Train the ``configs/iic`` IICSegmentor from scratch (no labels) with the config's Adam;
-    returns (model in eval mode, s/iter)."""
+def train_iic(data: BenchData, seed: int,
+              frozen_backbone: bool = False) -> tuple[torch.nn.Module, float]:
+    """Train the ``configs/iic`` IICSegmentor (no labels) with the config's Adam: from scratch,
+    or (``frozen_backbone``) only its head, on the frozen pretrained ``data`` backbone (fed the
+    config's normalised images); returns (model in eval mode, s/iter)."""
     cfg = iic_config(data.root)
     if cfg.num_clusters != data.num_classes:
         print(f'warning: {IIC_CONFIG.name} has {cfg.num_clusters} main clusters (v1\'s seen '
               f'classes) but {data.root} has {data.num_classes}', file=sys.stderr, flush=True)
+    if frozen_backbone:
+        adapter = {k: v for k, v in data.backbone_cfg.items() if k not in ('mean', 'std')}
+        cfg.model.backbone = dict(adapter, backbone=dict(adapter['backbone'], frozen_stages=6,
+                                                         norm_eval=True))
+        cfg.model.decode_head.in_channels = data.channels
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.optim_wrapper.optimizer.lr)
+    if frozen_backbone:
+        model.backbone.init_weights()
+        model.backbone.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                           lr=cfg.optim_wrapper.optimizer.lr)
     gen = torch.Generator().manual_seed(seed)
     model.train()
     start = time.perf_counter()
@@ -279,13 +318,28 @@ def iic_encode(model: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tens
     return feats, model.decode_head.conv_seg(feats).argmax(1)
 
 
-@register('IIC (from scratch, main head)')
-def iic(data: BenchData, seed: int) -> dict:
-    model, s_iter = train_iic(data, seed)
+def iic_row(data: BenchData, seed: int, frozen_backbone: bool) -> dict:
+    model, s_iter = train_iic(data, seed, frozen_backbone)
     val_feats, val_ids = iic_encode(model, data.val_images)
     probes = evaluate_features(data, iic_encode(model, data.train_images)[0], val_feats, seed)
     return dict(evaluate_clusters(data, val_ids), lp_acc=probes['lp_acc'],
                 lp_mIoU=probes['lp_mIoU'], bits=str(32 * val_feats.shape[1]), s_per_iter=s_iter)
+
+
+@register('IIC (from scratch, main head)')
+def iic(data: BenchData, seed: int) -> dict:
+    return iic_row(data, seed, frozen_backbone=False)
+
+
+@register('IIC head on the frozen backbone (main head)')
+def iic_frozen(data: BenchData, seed: int) -> dict:
+    return iic_row(data, seed, frozen_backbone=True)
+
+
+#: Rows that only make sense on one kind of backbone (the filter bank has nothing to freeze
+#: under an IIC head; IIC from scratch ignores a pretrained backbone).
+ONLY_ON = {'IIC (from scratch, main head)': 'filterbank',
+           'IIC head on the frozen backbone (main head)': 'mobilenet_v2'}
 
 
 def multilevel_row(data: BenchData, seed: int, num_bg_clusters: int) -> dict:
@@ -369,6 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--methods', nargs='+', help=f'subset of: {list(METHODS)}')
     p.add_argument('--no-throughput', action='store_true')
+    p.add_argument('--backbone', choices=list(BACKBONES), default='filterbank',
+                   help='frozen features of every row (mobilenet_v2: ImageNet weights, offline)')
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     init_default_scope('mmseg')
@@ -380,16 +436,19 @@ def main(argv: list[str] | None = None) -> None:
     num_classes = seen_class_count(root)
     tr_x, tr_y = load_split(root, 'train', num_classes)
     va_x, va_y = load_split(root, 'val', num_classes)
-    data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, MODELS.build(BACKBONE), args.iters,
-                     root)
+    backbone = MODELS.build(BACKBONES[args.backbone][0])
+    backbone.init_weights()  # pretrained weights, if any
+    data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, backbone.eval(), args.iters, root,
+                     args.backbone)
     print(f'property-world {root}: {len(tr_x)} train / {len(va_x)} val, {num_classes} classes, '
-          f'{args.iters} iters, seed {args.seed}', flush=True)
+          f'{args.iters} iters, seed {args.seed}, frozen backbone {args.backbone}', flush=True)
     keys = ['unsup_acc', 'unsup_mIoU', 'lp_acc', 'lp_mIoU', 'bits', 's_per_iter', 'wall_s',
             'peak_mb']
     header = ['method', 'unsup acc', 'unsup mIoU', 'LP acc', 'LP mIoU', 'bits/loc', 's/iter',
               'wall s', 'peak MB']
     rows = []
-    for name in args.methods or METHODS:
+    methods = args.methods or [m for m in METHODS if ONLY_ON.get(m, args.backbone) == args.backbone]
+    for name in methods:
         res = peak_rss_mb(lambda: METHODS[name](data, args.seed))
         rows.append([name] + [fmt(res.get(k)) for k in keys])
         print(f'  {name}: done in {res["wall_s"]:.0f}s', file=sys.stderr, flush=True)

@@ -35,6 +35,8 @@ _KEYS_SHOWN = 8
 _LOG_DIR = re.compile(r'\d{8}_\d{6}')
 _RUN_NUMBERS = itertools.count()
 
+from prolab_seg.models.backbones.offline_weights import SCHEME, offline_weights_file
+
 
 class CheckpointError(ProlabError, RuntimeError):
     """A checkpoint named by a config or CLI cannot be used."""
@@ -61,11 +63,18 @@ def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None
 def check_checkpoint(path: str, what: str = 'checkpoint') -> dict | None:
     """Raise :class:`CheckpointError` unless ``path`` is a readable torch checkpoint.
 
-    Local files only: ``http(s)://`` or ``open-mmlab://`` URLs are left to mmengine (None).
+    ``offline://NAME``: the installed package file behind it must exist (None returned). Other
+    URLs (``http(s)://``, ``open-mmlab://``) are left to mmengine (None).
 
     Returns:
-        the loaded checkpoint (a dict; tensors on the CPU).
+        the loaded checkpoint of a local file (a dict; tensors on the CPU).
     """
+    if path.startswith(SCHEME):
+        try:
+            offline_weights_file(path[len(SCHEME):])
+        except (KeyError, FileNotFoundError) as e:
+            raise CheckpointError(f'{what}: {e.args[0]}') from None
+        return
     if '://' in path:
         return None
     if not osp.isfile(path):

@@ -66,6 +66,9 @@ def shrink(cfg, space=None):
         m.backbone.update(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 2, 2, 4])
         dec.update(in_channels=[16, 32, 64, 128], channels=16)
         aux.update(in_channels=64, channels=8)
+    elif m.backbone.type == 'MobileNetV2':  # full size: it loads the offline ImageNet weights
+        dec.update(channels=16, c1_channels=8)
+        aux.update(channels=8)
     else:  # ResNetV1c (DeepLabV3+)
         m.backbone.update(depth=18, stem_channels=16, base_channels=16)
         dec.update(in_channels=128, channels=16, c1_in_channels=16, c1_channels=8)
@@ -93,7 +96,11 @@ def test_shipped_configs_exist():
         for model in ('upernet_swin-t', 'deeplabv3plus_r101-d8'):
             assert sum(d in n and model in n and n.startswith('prolab_') for n in names) == 1
             assert sum(d in n and model in n and not n.startswith('prolab_') for n in names) == 1
-    assert len(PW) == 6
+    for d in ('ade20k', 'cityscapes'):  # the pretrained MobileNetV2 pairs
+        model = 'deeplabv3plus_mobilenet-v2-d8'
+        assert sum(d in n and model in n and n.startswith('prolab_') for n in names) == 1
+        assert sum(d in n and model in n and not n.startswith('prolab_') for n in names) == 1
+    assert len(PW) == 9
 
 
 @pytest.mark.parametrize('path', REAL, ids=lambda p: p.stem)
@@ -190,9 +197,15 @@ def _one_iteration(path, fake_dataset_root, tmp_path):
     key = 'train/decode.loss_cos' if space else 'train/decode.loss_ce'
     assert np.isfinite(logs[key].current())
     assert 'val/mIoU' in logs or 'val/aAcc' in logs
+    if cfg.model.backbone.type == 'MobileNetV2':  # ImageNet weights loaded, then one small step
+        from prolab_seg.models.backbones import load_offline_weights
+        imagenet = load_offline_weights('mobilenet_v2')['conv1.conv.weight']
+        torch.testing.assert_close(runner.model.backbone.conv1.conv.weight.detach(), imagenet,
+                                   atol=1e-3, rtol=0)
 
 
-FAST = [p for p in REAL if p.name.startswith('prolab_upernet') and 'ade20k' in p.name] + [
+FAST = [p for p in REAL if p.name.startswith('prolab_upernet') and 'ade20k' in p.name
+        or p.name.startswith('prolab_deeplabv3plus_mobilenet-v2')] + [
     p for p in OFFICIAL if 'ade20k' in p.name]
 
 

@@ -323,3 +323,26 @@ def test_train_user_errors_are_one_line_and_leave_no_log_folder(property_world_r
     with pytest.raises(FileNotFoundError):                      # --debug: the traceback
         cli.run(train.main, [PROLAB, '--debug', '--work-dir', str(tmp_path / 'd'),
                              *_cli_options(property_world_root, str(tmp_path / 'absent.npz'))])
+
+
+PRETRAINED = str(PW / 'prolab_fcn-mnv2-d8_300it_property-world-128x128.py')
+FROZEN = str(PW / 'prolab_fcn-mnv2-d8-frozen_300it_property-world-128x128.py')
+
+
+@pytest.mark.parametrize('config', [PRETRAINED, FROZEN], ids=['fine-tuned', 'frozen'])
+def test_pretrained_prolab_config_trains(property_world_root, spaces, tmp_path, config):
+    """The ImageNet MobileNetV2 property-world configs load the offline weights and train;
+    fine-tuned moves the backbone a little (0.1x lr), frozen not at all."""
+    from prolab_seg.models.backbones import load_offline_weights
+    imagenet = load_offline_weights('mobilenet_v2')
+    cfg = apis.load_config(config, options(property_world_root, tmp_path, spaces, iters=2),
+                           str(tmp_path))
+    runner = apis.train(cfg)
+    assert np.isfinite(runner.message_hub.get_scalar('train/decode.loss_cos').current())
+    backbone = runner.model.backbone.state_dict()
+    moved = max((backbone[k].float() - v.float()).abs().max().item() for k, v in imagenet.items()
+                if 'num_batches' not in k and 'running' not in k)
+    if config == FROZEN:
+        assert all(torch.equal(backbone[k], v) for k, v in imagenet.items())
+    else:
+        assert 0 < moved < 1e-2

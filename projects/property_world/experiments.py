@@ -30,6 +30,11 @@ CONFIGS = dict(
     baseline=osp.join(PW_CONFIGS, 'baseline_fcn-r18-d8_300it_property-world-64x64.py'),
     prolab=osp.join(PW_CONFIGS, 'prolab_fcn-r18-d8_300it_property-world-64x64.py'),
     textemb=osp.join(PW_CONFIGS, 'textemb_fcn-r18-d8_300it_property-world-64x64.py'),
+    # ImageNet-pretrained MobileNetV2 (offline weights), for 128 px data
+    baseline_mnv2=osp.join(PW_CONFIGS, 'baseline_fcn-mnv2-d8_300it_property-world-128x128.py'),
+    prolab_mnv2=osp.join(PW_CONFIGS, 'prolab_fcn-mnv2-d8_300it_property-world-128x128.py'),
+    prolab_mnv2_frozen=osp.join(PW_CONFIGS,
+                                'prolab_fcn-mnv2-d8-frozen_300it_property-world-128x128.py'),
 )
 #: ``PropertyHead.seen_calibration`` values tried on the calib split for generalised zero-shot.
 CALIBRATIONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
