@@ -15,22 +15,17 @@ size before and after, and the wall time.
 from __future__ import annotations
 
 import argparse
-import re
 import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_properties import _status_mib  # benchmarks/ is the script's folder
 
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _rss_mib() -> float:
-    text = Path('/proc/self/status').read_text()
-    return int(re.search(r'^VmRSS:\s+(\d+) kB', text, re.M).group(1)) / 1024
 
 
 def write_model(folder: Path, num_classes: int, num_properties: int, embed_dim: int = 16,
@@ -94,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
         config, checkpoint = write_model(folder, args.classes, args.properties)
         image = write_image(folder / 'large.png', args.size)
         model = load_segmentor(config, checkpoint)
-        before = _rss_mib()
+        before = _status_mib('VmRSS')
         t0 = time.perf_counter()
         segment_images(model, [image], str(folder / 'out'))
         seconds = time.perf_counter() - t0

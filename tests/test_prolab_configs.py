@@ -355,14 +355,16 @@ def test_official_layer_decay_groups_match_prolab_rule(tmp_path):
         assert group['weight_decay'] == (0.01 if decay else 0.0), name
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='only meaningful without a GPU')
-def test_official_amp_needs_a_gpu(tmp_path):
-    """mmengine's AmpOptimWrapper (the official fp16) refuses to build without a GPU; the CPU
-    one-iteration test therefore trains the fp16 configs in fp32."""
-    from mmengine.optim import build_optim_wrapper
+def test_official_amp_builds_only_on_a_gpu(tmp_path):
+    """mmengine's AmpOptimWrapper (the official fp16) builds on a GPU and refuses to build
+    without one; the CPU one-iteration test therefore trains the fp16 configs in fp32."""
+    from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
     path = next(p for p in OFFICIAL if 'ade20k' in p.name)
     cfg = Config.fromfile(str(path))
     model = MODELS.build(shrink(cfg, synthetic_space(
         dataset_classes(cfg), tmp_path / 'space.npz')).model)
+    if torch.cuda.is_available():
+        assert isinstance(build_optim_wrapper(model, cfg.optim_wrapper), AmpOptimWrapper)
+        return
     with pytest.raises(AssertionError, match='only available training on gpu'):
         build_optim_wrapper(model, cfg.optim_wrapper)
