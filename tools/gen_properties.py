@@ -55,7 +55,7 @@ def _select(categories: dict, only: list[str] | None, exclude: list[str] | None)
     exclude = category_names(exclude, '--exclude') if exclude else None
     unknown = [n for n in (only or []) + (exclude or []) if n not in categories]
     if unknown:
-        sys.exit(f'error: categories not in the descriptions: {unknown}')
+        raise ValueError(f'categories not in the descriptions: {unknown}')
     names = only if only else list(categories)
     return {n: categories[n] for n in names if n not in set(exclude or [])}
 
@@ -173,7 +173,7 @@ def cmd_build(args) -> int:
     k = args.num_properties if args.num_properties is not None else \
         DEFAULT_NUM_PROPERTIES.get(dataset)
     if k is None:
-        sys.exit(f'error: no default K for dataset {dataset!r}; pass --num-properties')
+        raise ValueError(f'no default K for dataset {dataset!r}; pass --num-properties')
     space = build_property_space(
         categories, k, seed=args.seed, model=args.model, method=args.method, n_init=args.n_init,
         batch_size=args.batch_size, show_progress=True, facet_wise=args.facet_wise,
@@ -205,7 +205,7 @@ def cmd_report(args) -> int:
         sets, categories = _load_all(args)
         unknown = [c for c in space.class_names if c not in categories]
         if unknown:
-            sys.exit(f'error: categories of the space not in the descriptions: {unknown[:10]}')
+            raise ValueError(f'categories of the space not in the descriptions: {unknown[:10]}')
         descriptions = {c: categories[c] for c in space.class_names}
         synonyms = _synonyms(sets)
     report = label_space_report(space, descriptions, synonyms, args.dataset, args.nearest)
@@ -264,7 +264,7 @@ def cmd_assign(args) -> int:
     categories = _select(categories, args.only, args.exclude)
     new = {n: s for n, s in categories.items() if n not in space.class_names}
     if not new:
-        sys.exit('error: every category is already in the space; nothing to assign')
+        raise ValueError('every category is already in the space; nothing to assign')
     added = assign_categories(space, new, model=model, batch_size=args.batch_size,
                               meta={'sources': [s.source_meta() for s in sets]})
     full = space.extend(added)
