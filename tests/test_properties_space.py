@@ -199,6 +199,97 @@ def test_assign_new_categories(space):
         assign_categories(space, tiger, model=HashingEncoder(32))
 
 
+#: Three unit property centroids and the embedding of each test sentence (known cosines).
+CENTROIDS = np.eye(4, dtype=np.float32)[:3]
+VECTORS = {'at p0.': [1, 0, 0, 0], 'near p1.': [0, 0.8, 0, 0.6], 'far, nearest p2.': [0, 0, 0.3, 0.954],
+           'far, nearest p0.': [0.2, 0, 0, 0.98], 'farther, nearest p1.': [0, 0.1, 0, 0.995]}
+
+
+def fake_model(texts):
+    """A text encoder whose embeddings are the hand-made ``VECTORS``."""
+    return np.array([VECTORS[t] for t in texts], np.float32)
+
+
+@pytest.fixture
+def seen_by_hand():
+    """A space of one seen category on the ``CENTROIDS``, with its own sentences."""
+    return PropertySpace(['seen'], [[1, 1, 1]], CENTROIDS, {'num_properties': 3},
+                         ['p zero.', 'p one.', 'p two.'], [0, 0, 0], [0, 1, 2], [1, 1, 1])
+
+
+def test_far_sentence_adds_nothing(seen_by_hand):
+    new = {'a': ['at p0.', 'far, nearest p2.', 'near p1.'],
+           'b': ['far, nearest p0.', 'farther, nearest p1.']}
+    every = assign_categories(seen_by_hand, new, model=fake_model)
+    np.testing.assert_array_equal(every.vectors, [[1, 1, 1], [1, 1, 0]])
+    cut = assign_categories(seen_by_hand, new, model=fake_model, min_similarity=0.5)
+    # a: the far sentence (cosine 0.3 to p2) abstains; b: every sentence is below, so only its
+    # most similar one (0.2 to p0) is kept
+    np.testing.assert_array_equal(cut.vectors, [[1, 1, 0], [1, 0, 0]])
+    assert cut.meta['min_similarity'] == {'a': 0.5, 'b': 0.5}
+    # every sentence keeps its nearest property and cosine, abstained or not
+    np.testing.assert_array_equal(cut.text_cluster, every.text_cluster)
+    np.testing.assert_allclose(cut.text_score, [1, 0.3, 0.8, 0.2, 0.1], atol=1e-3)
+    np.testing.assert_array_equal(cut.text_cluster, [0, 2, 1, 0, 1])
+    # a threshold below every cosine changes nothing
+    low = assign_categories(seen_by_hand, new, model=fake_model, min_similarity=0.05)
+    np.testing.assert_array_equal(low.vectors, every.vectors)
+
+
+def test_no_threshold_keeps_the_old_assignment(space, seen_by_hand):
+    tiger = {'tiger': ['It has black and white stripes.', 'It has four legs and hooves.',
+                       'It has black stripes on orange fur.', 'It has a mane on its neck.']}
+    old = assign_categories(space, tiger, model=FAKE)
+    # every sentence's nearest property is in the vector, nothing else; no threshold recorded
+    expect = np.zeros_like(old.vectors)
+    expect[old.text_class, old.text_cluster] = 1
+    np.testing.assert_array_equal(old.vectors, expect)
+    assert 'min_similarity' not in old.meta
+    assert 'min_similarity' not in space.extend(old).meta
+    lowest = assign_categories(space, tiger, model=FAKE, min_similarity=-1.0)
+    assert lowest.content_sha256() == old.content_sha256()
+
+
+def test_threshold_survives_union_and_subset(seen_by_hand):
+    a = assign_categories(seen_by_hand, {'a': ['at p0.']}, model=fake_model, min_similarity=0.5)
+    b = assign_categories(seen_by_hand, {'b': ['near p1.']}, model=fake_model)
+    c = assign_categories(seen_by_hand, {'c': ['near p1.']}, model=fake_model,
+                          min_similarity=0.9)
+    full = seen_by_hand.extend(a).extend(b).extend(c)
+    assert full.meta['assigned'] == ['a', 'b', 'c']
+    assert full.meta['min_similarity'] == {'a': 0.5, 'c': 0.9}   # b: no abstention
+    assert full.subset(['c', 'seen']).meta['min_similarity']['c'] == 0.9
+
+
+def test_landing_report_lists_every_sentence(seen_by_hand):
+    from prolab_seg.properties import landing_markdown, landing_report
+    new = {'a': ['at p0.', 'far, nearest p2.', 'near p1.'],
+           'b': ['far, nearest p0.', 'farther, nearest p1.']}
+    full = seen_by_hand.extend(assign_categories(seen_by_hand, new, model=fake_model,
+                                                 min_similarity=0.5))
+    rows = landing_report(full)
+    assert [(r['category'], r['sentence']) for r in rows] == \
+        [(c, t) for c, ts in new.items() for t in ts]
+    assert [r['property'] for r in rows] == [0, 2, 1, 0, 1]
+    # properties are named by the seen category's sentences, not by the assigned ones
+    assert [r['property_name'] for r in rows] == ['p0: p zero.', 'p2: p two.', 'p1: p one.',
+                                                  'p0: p zero.', 'p1: p one.']
+    assert [r['cosine'] for r in rows] == pytest.approx([1, 0.3, 0.8, 0.2, 0.1], abs=1e-3)
+    assert [r['abstained'] for r in rows] == [False, True, False, False, True]
+    assert [r['fallback'] for r in rows] == [False, False, False, True, False]
+    assert {r['min_similarity'] for r in rows} == {0.5}
+    md = landing_markdown(rows)
+    assert md.count('| far, nearest p2. | p2: p two. | 0.300 | no (abstained) |') == 1
+    assert '| far, nearest p0. | p0: p zero. | 0.200 | yes (only sentence kept) |' in md
+    assert '1 of 3 sentences abstained' in md and '1 of 2 sentences abstained' in md
+    plain = landing_report(seen_by_hand.extend(
+        assign_categories(seen_by_hand, new, model=fake_model)))
+    assert not any(r['abstained'] or r['fallback'] for r in plain)
+    assert {r['min_similarity'] for r in plain} == {None}
+    with pytest.raises(ValueError, match='no assigned categories recorded'):
+        landing_report(seen_by_hand)
+
+
 def test_cli_build_and_assign(tmp_path, capsys):
     from prolab_seg.properties import DescriptionSet, save_descriptions
     path = tmp_path / 'toy.json'
@@ -215,6 +306,22 @@ def test_cli_build_and_assign(tmp_path, capsys):
     assert 'assigned 1 new categories' in out and 'grass: properties' in out
     full = PropertySpace.load(tmp_path / 'all.npz')
     assert full.class_names == ['zebra', 'orange', 'sky', 'grass']
+    # abstention and the landing report
+    argv = ['assign', '--space', str(tmp_path / 'space'), '--descriptions', str(path),
+            '--min-similarity', '0.99', '--out', str(tmp_path / 'cut.npz')]
+    assert gen_properties.main(argv + ['--report', str(tmp_path / 'space' /
+                                                       'property_space.md')]) == 2
+    assert 'would replace' in capsys.readouterr().err and not (tmp_path / 'cut.npz').exists()
+    assert gen_properties.main(argv + ['--report', str(tmp_path / 'landing.md')]) == 0
+    out = capsys.readouterr().out
+    assert 'min similarity 0.99: 9 of 10 sentences abstained' in out
+    assert 'grass: every sentence is below the min similarity; kept the most similar' in out
+    cut = PropertySpace.load(tmp_path / 'cut.npz')
+    assert cut.meta['min_similarity'] == {'grass': 0.99}
+    assert cut.vectors[cut.index('grass')].sum() == 1
+    md = (tmp_path / 'landing.md').read_text()
+    assert md.count('no (abstained)') == 9 and md.count('yes (only sentence kept)') == 1
+    assert all(f'| {t} |' in md for t in cats['grass'])
     # errors are reported with the file name, exit code 2
     assert gen_properties.main(['build', '--descriptions', str(tmp_path / 'nope.json'),
                                 '--out', str(tmp_path / 'x'), '-k', '2']) == 2

@@ -215,6 +215,61 @@ def test_generalized_zero_shot_calibrates_on_calib_and_reports_val(monkeypatch, 
         assert c['model.decode_head.temperature'] == 0.04
 
 
+def test_abstention_threshold_is_chosen_on_calib_and_only_unseen_vectors_change(
+        monkeypatch, descriptions, info, tmp_path):
+    paths = experiments.build_spaces(str(tmp_path / 'sp'), info, descriptions, num_properties=4,
+                                     model='hashing-384')
+    seen = PropertySpace.load(paths['seen'])
+    thresholds = experiments.abstention_thresholds(paths['seen'], (0.1, 0.5))
+    assert thresholds == [None] + [pytest.approx(np.quantile(seen.text_score, q), abs=1e-4)
+                                   for q in (0.1, 0.5)]
+    calib_best, val_best = thresholds[1], thresholds[2]
+    calls = []
+
+    def fake_evaluate(config, checkpoint, options, work_dir, quiet=True):
+        bank = PropertySpace.load(options['model.decode_head.test_label_space'])
+        t = bank.meta.get('min_similarity', {}).get(info.unseen[0])
+        calls.append((dict(options), t))
+        on_calib = options.get(experiments.SPLIT_PREFIX) is not None
+        score = 50 if t == (calib_best if on_calib else val_best) else 40 + (t is None)
+        return {'mIoU': score + 10 * (not on_calib),
+                **{f'IoU.{c}': float(i) for i, c in enumerate(info.unseen)}}
+
+    monkeypatch.setattr(experiments, 'evaluate', fake_evaluate)
+    user = {'model.decode_head.label_space': paths['seen'], 'model.decode_head.temperature': 0.1}
+    out = experiments.abstaining_zero_shot('cfg.py', 'ckpt.pth', user, info, descriptions,
+                                           str(tmp_path / 'sp'), str(tmp_path / 'wd'),
+                                           thresholds)
+    assert out['min_similarity'] == calib_best
+    assert [c['min_similarity'] for c in out['calib']] == thresholds
+    assert [c['calib_mIoU'] for c in out['calib']] == [41, 50, 40]
+    assert out['zs_mIoU'] == 40 + 10 and out['zs_IoU'] == {c: float(i)
+                                                            for i, c in enumerate(info.unseen)}
+    *sweep, (last, last_t) = calls
+    assert [t for _, t in sweep] == thresholds
+    assert all(o[experiments.SPLIT_PREFIX]['img_path'] == 'img_dir/calib' for o, _ in sweep)
+    assert experiments.SPLIT_PREFIX not in last and last_t == calib_best   # val, calib's choice
+    for o, _ in calls:  # the unseen categories of the bank, on their pixels; user options kept
+        assert o['model.decode_head.test_classes'] == 'new'
+        assert o['test_dataloader.dataset.class_subset'] == 'unseen'
+        assert o['model.decode_head.temperature'] == 0.1
+    # the seen space and the seen rows stay; without a threshold the bank is all.npz itself
+    full = PropertySpace.load(paths['all'])
+    banks = {t: PropertySpace.load(o['model.decode_head.test_label_space']) for o, t in sweep}
+    assert banks[None].content_sha256() == full.content_sha256()
+    assert dict(banks[None].meta, format=None) == dict(full.meta, format=None)
+    for t, bank in banks.items():
+        assert bank.class_names == info.classes
+        np.testing.assert_array_equal(bank.vectors[:len(info.seen)], seen.vectors)
+        assert ((bank.vectors <= full.vectors).all() if t is not None
+                else (bank.vectors == full.vectors).all())
+    assert (banks[thresholds[2]].vectors.sum() < full.vectors.sum())  # the median abstains
+    dropped = [c['abstained'] for c in out['calib']]
+    assert dropped[0] == 0 and 0 < dropped[2] and dropped[1] <= dropped[2]
+    assert len(out['landing']) == sum(len(sentences_of(descriptions[c])) for c in info.unseen)
+    assert sum(r['abstained'] for r in out['landing']) == dropped[1]
+
+
 # ------------------------------------------------------------------ c. experiment helpers
 def test_data_info_reads_meta_json(custom, meta, info, tmp_path):
     assert (info.classes, info.seen, info.unseen) == (meta['classes'], meta['seen'], UNSEEN)

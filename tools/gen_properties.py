@@ -7,7 +7,8 @@
                  label-space report)
   report         how much a space's categories share properties (single-category properties,
                  properties per category, identical vectors, nearest categories, named sentences)
-  assign         map new categories into an existing space by nearest centroid (no re-clustering)
+  assign         map new categories into an existing space by nearest centroid (no re-clustering;
+                 --min-similarity: far sentences abstain; --report: where each sentence landed)
   names          embed each category name -> text-embedding label space (NameEmbeddingSpace .npz)
   import-prolab  ProLab's published property clustering (property_<dataset>.json) -> property space
 
@@ -31,7 +32,8 @@ Examples:
       --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
       --out work_dirs/pw_seen
   python tools/gen_properties.py assign --space work_dirs/pw_seen \\
-      --descriptions descriptions/property_world.json --out work_dirs/pw_all
+      --descriptions descriptions/property_world.json --out work_dirs/pw_all \\
+      --min-similarity 0.8 --report work_dirs/pw_all_landing.md
   python tools/gen_properties.py names --descriptions descriptions/property_world.json \\
       --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
       --out work_dirs/pw_names_seen.npz
@@ -255,10 +257,15 @@ def _space_model(model: str | None, recorded: str | None) -> str | None:
 
 
 def cmd_assign(args) -> int:
-    from prolab_seg.properties import PropertySpace, assign_categories
-    from prolab_seg.properties.files import check_outputs
+    from prolab_seg.properties import (PropertySpace, assign_categories, landing_markdown,
+                                       landing_report)
+    from prolab_seg.properties.files import atomic_write_text, check_outputs
     space = PropertySpace.load(args.space)
-    check_outputs(PropertySpace.output_files(args.out), [space.source, *args.descriptions])
+    outputs = PropertySpace.output_files(args.out)
+    check_outputs(outputs, [space.source, *args.descriptions])
+    if args.report:
+        check_outputs([args.report], [*PropertySpace.output_files(space.source),
+                                      *args.descriptions, *outputs])
     model = _space_model(args.model, space.meta.get('embedding_model'))
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
@@ -266,17 +273,29 @@ def cmd_assign(args) -> int:
     if not new:
         raise ValueError('every category is already in the space; nothing to assign')
     added = assign_categories(space, new, model=model, batch_size=args.batch_size,
-                              meta={'sources': [s.source_meta() for s in sets]})
+                              meta={'sources': [s.source_meta() for s in sets]},
+                              min_similarity=args.min_similarity)
     full = space.extend(added)
     path = full.save(args.out, [space.source, *args.descriptions])
     sim = full.similarity()
-    print(f'assigned {added.num_classes} new categories onto K={space.num_properties}; '
-          f'wrote {path}')
+    landing = landing_report(full, added.class_names)
+    print(f'assigned {added.num_classes} new categories onto K={space.num_properties}'
+          + ('' if args.min_similarity is None else
+             f' (min similarity {args.min_similarity}: '
+             f'{sum(r["abstained"] for r in landing)} of {len(landing)} sentences abstained)')
+          + f'; wrote {path}')
+    if args.report:
+        atomic_write_text(args.report, landing_markdown(landing))
+        print(f'wrote {args.report} (where each sentence landed)')
     for name in added.class_names:
         i = full.index(name)
         nearest = np.argsort(-sim[i, :space.num_classes], kind='stable')[:args.show]
         print(f'  {name}: properties {np.flatnonzero(full.vectors[i]).tolist()}; nearest in space: '
               + ', '.join(f'{full.class_names[j]} {sim[i, j]:.2f}' for j in nearest))
+        for r in landing:
+            if r['category'] == name and r['fallback']:
+                print(f'  {name}: every sentence is below the min similarity; kept the most '
+                      f'similar one: {r["sentence"]!r} -> {r["property_name"]}')
     return 0
 
 
@@ -377,6 +396,13 @@ def parse_args(argv=None):
                            'often as it occurs, as in ProLab (default: once)')
         elif name == 'assign':
             b.add_argument('--space', required=True, help='existing space (.npz or folder)')
+            b.add_argument('--min-similarity', type=float, metavar='COSINE',
+                           help='abstain: a sentence whose cosine to its nearest property '
+                           'centroid is below this adds nothing (a category keeps at least its '
+                           'most similar sentence; default: every sentence counts)')
+            b.add_argument('--report', metavar='FILE.md',
+                           help='write where each new sentence landed (nearest property, '
+                           'cosine, abstained) as Markdown')
         else:
             b.add_argument('--template', default='{}', help="e.g. 'a photo of a {}.'")
 

@@ -5,7 +5,9 @@ Everything about the categories (all / seen / unseen, their attributes, pixel co
 the data's ``meta.json`` (:func:`data_info`), never from the default spec, so data generated from
 any spec runs without code edits. Protocol: seen mIoU on ``val`` (seen classes); zero-shot mIoU
 on ``val``'s unseen pixels, choosing among the unseen categories; generalised zero-shot on
-``val`` over all categories, with the seen-score calibration chosen on the ``calib`` split.
+``val`` over all categories, with the seen-score calibration chosen on the ``calib`` split;
+zero-shot with abstaining assignment, its threshold chosen on ``calib``
+(:func:`abstaining_zero_shot`).
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ CONFIGS = dict(
 #: ``PropertyHead.seen_calibration`` values tried on the calib split for generalised zero-shot.
 CALIBRATIONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 SPLIT_PREFIX = 'test_dataloader.dataset.data_prefix'
+#: Quantiles of the seen sentences' cosines to their own property centroid tried as the
+#: unseen assignment's ``min_similarity`` on the calib split (:func:`abstention_thresholds`).
+ABSTENTION_QUANTILES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 @dataclass(frozen=True)
@@ -107,14 +112,26 @@ def build_spaces(out: str, info: DataInfo, descriptions: str | Mapping = DESCRIP
     """Property space of the seen categories (``seen.npz``) and the same plus the unseen ones
     mapped onto its centroids by ``assign`` (``all.npz``, data class order); returns paths.
     ``facet_wise``: see :func:`~prolab_seg.properties.build_property_space`."""
-    from prolab_seg.properties import assign_categories, build_property_space
+    from prolab_seg.properties import build_property_space
     os.makedirs(out, exist_ok=True)
     seen = build_property_space(descriptions_for(descriptions, info.seen), num_properties,
                                 seed=seed, model=model, facet_wise=facet_wise)
     seen.save(osp.join(out, 'seen.npz'))
-    new = assign_categories(seen, descriptions_for(descriptions, info.unseen), model=model)
-    seen.extend(new).subset(info.classes).save(osp.join(out, 'all.npz'))
+    assign_unseen(seen, info, descriptions, osp.join(out, 'all.npz'), model=model)
     return dict(seen=osp.join(out, 'seen.npz'), all=osp.join(out, 'all.npz'))
+
+
+def assign_unseen(seen, info: DataInfo, descriptions: str | Mapping, out: str, model=None,
+                  min_similarity: float | None = None) -> str:
+    """The seen :class:`~prolab_seg.properties.PropertySpace` plus the unseen categories
+    ``assign``-ed onto its centroids (``min_similarity``: see
+    :func:`~prolab_seg.properties.assign_categories`), in data class order, saved to ``out``
+    (``.npz``); returns ``out``."""
+    from prolab_seg.properties import assign_categories
+    new = assign_categories(seen, descriptions_for(descriptions, info.unseen), model=model,
+                            min_similarity=min_similarity)
+    seen.extend(new).subset(info.classes).save(out)
+    return out
 
 
 def oracle_space(info: DataInfo):
@@ -281,6 +298,65 @@ def generalized_zero_shot(config: str, checkpoint: str, options: dict, bank: str
     out = evaluate(config, checkpoint, dict(opts, **{'model.decode_head.seen_calibration': best}),
                    osp.join(work_dir, 'val'))
     return dict(out, calibration=best, calib_hIoU=best_h)
+
+
+def abstention_thresholds(seen_space: str,
+                          quantiles: Sequence[float] = ABSTENTION_QUANTILES) -> list:
+    """Candidate ``min_similarity`` values: None (no abstention) first, then the
+    ``quantiles`` of the seen sentences' cosines to their own property centroid in
+    ``seen_space`` (rounded to 4 decimals; a threshold at the q-quantile drops unseen
+    sentences that lie further from every property than the q-th fraction of the seen
+    sentences lie from their own). Relative to the embedding model and K, unlike a fixed
+    cosine grid (all-MiniLM-L6-v2 cosines to the nearest of 32 centroids are mostly > 0.7)."""
+    from prolab_seg.properties import PropertySpace
+    score = PropertySpace.load(seen_space).text_score
+    return [None] + [round(float(np.quantile(score, q)), 4) for q in quantiles]
+
+
+def abstaining_zero_shot(config: str, checkpoint: str, options: dict, info: DataInfo,
+                         descriptions: str | Mapping, space_dir: str, work_dir: str,
+                         thresholds: Sequence[float | None] | None = None) -> dict:
+    """Zero-shot with abstaining assignment, its threshold chosen on ``calib``, never ``val``.
+
+    The model (trained on ``space_dir/seen.npz``, ``options`` as trained) and the seen space
+    stay as they are; only the unseen categories are re-assigned, once per threshold
+    (``space_dir/abstain/<t>.npz``), and tested on the ``calib`` split's unseen pixels
+    choosing among the unseen categories. The best calib mIoU wins (ties: the earlier
+    candidate, so no abstention unless it helps); ``val`` is then evaluated with it.
+
+    Args:
+        thresholds: candidate ``min_similarity`` values (None: no abstention); default
+            :func:`abstention_thresholds` of ``seen.npz``.
+    Returns:
+        ``min_similarity`` (chosen), ``calib`` (per candidate: ``min_similarity``,
+        ``calib_mIoU``, ``abstained`` sentences), ``zs_mIoU`` and ``zs_IoU`` (per unseen
+        category) on val with the chosen one, ``bank`` (its space) and ``landing`` (its
+        :func:`~prolab_seg.properties.landing_report` rows).
+    """
+    from prolab_seg.properties import PropertySpace, landing_report
+    seen_path = osp.join(space_dir, 'seen.npz')
+    seen = PropertySpace.load(seen_path)
+    if thresholds is None:
+        thresholds = abstention_thresholds(seen_path)
+    os.makedirs(osp.join(space_dir, 'abstain'), exist_ok=True)
+    calib, banks, best = [], {}, None
+    for t in thresholds:
+        bank = banks[t] = assign_unseen(seen, info, descriptions,
+                                        osp.join(space_dir, 'abstain', f'{t}.npz'),
+                                        min_similarity=t)
+        m = evaluate(config, checkpoint,
+                     dict(options, **zero_shot_options(bank), **split_options('calib')),
+                     osp.join(work_dir, f'calib_{t}'))
+        dropped = sum(r['abstained'] for r in landing_report(PropertySpace.load(bank)))
+        calib.append(dict(min_similarity=t, calib_mIoU=m['mIoU'], abstained=dropped))
+        if best is None or m['mIoU'] > best['calib_mIoU']:
+            best = calib[-1]
+    t = best['min_similarity']
+    val = evaluate(config, checkpoint, dict(options, **zero_shot_options(banks[t])),
+                   osp.join(work_dir, 'val'))
+    return dict(min_similarity=t, calib=calib, zs_mIoU=val['mIoU'],
+                zs_IoU={c: val[f'IoU.{c}'] for c in info.unseen}, bank=banks[t],
+                landing=landing_report(PropertySpace.load(banks[t])))
 
 
 def zero_shot_metrics(config: str, checkpoint: str, options: dict, zs_options: dict, bank: str,

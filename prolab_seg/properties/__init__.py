@@ -21,7 +21,8 @@ from .descriptions import (DATASETS, DEFAULT_NUM_PROPERTIES, FORMAT, DatasetInfo
 from .embedding import embed_texts, get_embedder, l2_normalize, load_model, model_name
 from .encoders import (HashingEncoder, HFMeanPoolingEncoder, OpenAIEmbeddingEncoder,
                        SentenceTransformerEncoder, TextEncoder)
-from .space import PropertySpace, assign_categories, build_property_space
+from .space import (PropertySpace, assign_categories, build_property_space,
+                    landing_markdown, landing_report)
 from .label_space import (AttributeSpace, LabelSpace, NameEmbeddingSpace,
                           build_label_space, load_label_space)
 from .prolab_properties import import_prolab_properties
@@ -36,6 +37,7 @@ __all__ = [
     'HashingEncoder', 'HFMeanPoolingEncoder', 'OpenAIEmbeddingEncoder',
     'SentenceTransformerEncoder', 'TextEncoder',
     'PropertySpace', 'assign_categories', 'build_property_space',
+    'landing_markdown', 'landing_report',
     'LabelSpace', 'AttributeSpace', 'NameEmbeddingSpace', 'build_label_space', 'load_label_space',
     'import_prolab_properties', 'label_space_report',
 ]

@@ -171,7 +171,9 @@ class LabelSpace:
     def concat(cls, spaces: Sequence['LabelSpace']) -> 'LabelSpace':
         """Union of spaces sharing their properties (e.g. seen + ``assign``-ed unseen ones).
         ``meta`` stays true: ``num_classes`` is the new count, ``sources`` the union,
-        ``assigned`` lists the categories that came after the first space."""
+        ``assigned`` lists the categories that came after the first space,
+        ``min_similarity`` holds each assigned category's abstention threshold (when
+        one was used)."""
         if not spaces:
             raise LabelSpaceError('concat: no label spaces given')
         first = spaces[0]
@@ -189,6 +191,11 @@ class LabelSpace:
         later = [n for s in spaces[1:] for n in s.class_names]
         if later:
             meta['assigned'] = list(first.meta.get('assigned', [])) + later
+        thresholds = {n: t for s in spaces for n, t in s.meta.get('min_similarity', {}).items()
+                      if n in names}
+        meta.pop('min_similarity', None)
+        if thresholds:
+            meta['min_similarity'] = thresholds
         return first._concat(spaces, meta, '+'.join(s.source for s in spaces))
 
     def meta_for(self, num_classes: int) -> dict:

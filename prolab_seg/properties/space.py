@@ -416,7 +416,8 @@ def build_property_space(descriptions: Mapping[str, Sequence[str]], num_properti
 
 def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[str]],
                       model: ModelLike = None, batch_size: int = 64,
-                      meta: dict | None = None) -> PropertySpace:
+                      meta: dict | None = None,
+                      min_similarity: float | None = None) -> PropertySpace:
     """Map NEW categories into ``space`` by nearest centroid (cosine), without re-clustering.
 
     Args:
@@ -426,9 +427,15 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
             the model the space was built with.
         meta: provenance of the new categories (e.g. ``sources``: their descriptions files),
             merged over the space's model / clustering settings.
+        min_similarity: abstention: a sentence whose cosine to its nearest centroid is below
+            it adds nothing to its category's vector (see :func:`kept_sentences`; a category
+            whose sentences are all below keeps its single most similar one).
+            ``meta['min_similarity']`` records it per new category. None: every sentence
+            counts.
     Returns:
         PropertySpace of only the new categories (same centroids); ``space.extend(result)``
-        gives the union.
+        gives the union. Every sentence keeps its nearest property and cosine
+        (``text_cluster`` / ``text_score``), abstained or not (:func:`landing_report`).
     """
     descriptions = validate_categories(descriptions, '<descriptions>', min_count=1,
                                        max_count=None)
@@ -451,10 +458,96 @@ def assign_categories(space: PropertySpace, descriptions: Mapping[str, Sequence[
         allowed = np.array(_text_facets(descriptions), object)[:, None] == \
             np.array(facets, object)[None, :]
         sim = np.where(allowed, sim, -np.inf)
-    text_cluster = sim.argmax(1)
+    text_cluster, text_score = sim.argmax(1), sim.max(1)
+    keep = kept_sentences(text_score, owner, min_similarity)
     vectors = np.zeros((len(names), space.num_properties), np.float32)
-    vectors[owner, text_cluster] = 1.0
+    vectors[owner[keep], text_cluster[keep]] = 1.0
     inherited = {k: v for k, v in space.meta_for(len(names)).items()
-                 if k not in ('sources', 'assigned')}
+                 if k not in ('sources', 'assigned', 'min_similarity')}
+    if min_similarity is not None:
+        inherited['min_similarity'] = {n: float(min_similarity) for n in names}
     return PropertySpace(names, vectors, space.centroids, {**inherited, **(meta or {})}, texts,
-                         owner, text_cluster, sim.max(1))
+                         owner, text_cluster, text_score)
+
+
+def kept_sentences(score: np.ndarray, owner: np.ndarray,
+                   min_similarity: float | None) -> np.ndarray:
+    """Which assigned sentences count (abstention rule of :func:`assign_categories`).
+
+    Args:
+        score: ``[N]`` cosine of each sentence to its nearest property centroid.
+        owner: ``[N]`` category index of each sentence.
+        min_similarity: threshold; None keeps every sentence.
+    Returns:
+        ``[N]`` bool: ``score >= min_similarity``, plus, for a category with no sentence at or
+        above it, its most similar sentence (the first on ties) so that no category is left
+        without a property.
+    """
+    score = np.asarray(score)
+    if min_similarity is None:
+        return np.ones(len(score), bool)
+    keep = score >= min_similarity
+    for c in np.unique(owner):
+        idx = np.flatnonzero(owner == c)
+        if not keep[idx].any():
+            keep[idx[np.argmax(score[idx])]] = True
+    return keep
+
+
+def landing_report(space: PropertySpace,
+                   categories: Sequence[str] | None = None) -> list[dict]:
+    """Where each sentence of assigned categories landed.
+
+    Args:
+        space: a union holding the assigned categories (``space.extend(assign_categories(
+            space, ...))``, or a saved one such as ``all.npz``).
+        categories: whose sentences to list; default ``meta['assigned']``.
+    Returns:
+        one dict per sentence, in category then sentence order: ``category``, ``sentence``,
+        ``property`` (index of the nearest centroid), ``property_name`` (as
+        :meth:`PropertySpace.property_names` names it from the other categories'
+        sentences), ``cosine``, ``min_similarity`` (None: no abstention), ``abstained``
+        (adds nothing to the vector) and ``fallback`` (below the threshold, kept as its
+        category's only sentence).
+    """
+    categories = list(space.meta.get('assigned', []) if categories is None else categories)
+    if not categories:
+        raise ValueError(f'{space.source}: no assigned categories recorded; name them')
+    others = [n for n in space.class_names if n not in categories]
+    names = (space.subset(others) if others else space).property_names()
+    thresholds = space.meta.get('min_similarity', {})
+    rows = []
+    for name in categories:
+        idx = np.flatnonzero(space.text_class == space.index(name))
+        t = thresholds.get(name)
+        score = space.text_score[idx]
+        keep = kept_sentences(score, np.zeros(len(idx), np.int64), t)
+        for i, s, k in zip(idx, score, keep):
+            below = t is not None and s < t
+            rows.append(dict(category=name, sentence=space.texts[i],
+                             property=int(space.text_cluster[i]),
+                             property_name=names[space.text_cluster[i]],
+                             cosine=round(float(s), 4), min_similarity=t,
+                             abstained=bool(not k), fallback=bool(below and k)))
+    return rows
+
+
+def landing_markdown(rows: Sequence[dict]) -> str:
+    """:func:`landing_report` rows as a Markdown document, one table per category."""
+    def cell(text: str) -> str:
+        return str(text).replace('|', '\\|')
+
+    lines = ['# Where the assigned categories\' sentences landed']
+    for name in dict.fromkeys(r['category'] for r in rows):
+        mine = [r for r in rows if r['category'] == name]
+        t = mine[0]['min_similarity']
+        dropped = sum(r['abstained'] for r in mine)
+        lines += ['', f'## {name}', '',
+                  f'min_similarity {"none" if t is None else f"{t:.4f}"}: {dropped} of '
+                  f'{len(mine)} sentences abstained', '',
+                  '| sentence | nearest property | cosine | counts |', '|---|---|---|---|']
+        lines += [f'| {cell(r["sentence"])} | {cell(r["property_name"])} | {r["cosine"]:.3f} | '
+                  + ('no (abstained)' if r['abstained'] else
+                     'yes (only sentence kept)' if r['fallback'] else 'yes') + ' |'
+                  for r in mine]
+    return '\n'.join(lines) + '\n'
