@@ -54,7 +54,7 @@ import prolab_seg  # noqa: E402,F401
 import torch  # noqa: E402
 
 from prolab_seg import apis  # noqa: E402
-from prolab_seg.properties.embedding import MPNET_MODEL_NAME, mpnet_model_path  # noqa: E402
+from prolab_seg.properties.encoders import MPNET_MODEL_NAME, mpnet_model_path  # noqa: E402
 from projects.property_world import experiments as ex  # noqa: E402
 
 LABELS = dict(baseline='baseline (one-hot CE)', prolab='ProLab (K={k})',

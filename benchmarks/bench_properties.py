@@ -59,7 +59,7 @@ def bench_ade20k(path: Path, k: int, seed: int) -> list[dict]:
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     from prolab_seg.properties import build_property_space, embed_texts, load_descriptions
-    from prolab_seg.properties.embedding import load_model
+    from prolab_seg.properties.encoders import load_model
 
     categories = load_descriptions(path).categories
     texts = sorted({t for v in categories.values() for t in v})

@@ -5,7 +5,7 @@ runs it and checks the bound).
 A randomly initialised ProLab model (ResNetV1c-18 at 1/8 width + FCN, ``whole`` mode, no
 resize in the test pipeline, so the network and the maps run at the image size) with C
 categories and K properties segments one SIZE x SIZE image through
-``prolab_seg.segment.load_segmentor`` + ``segment_images`` (the tool's path: prediction,
+``prolab_seg.apis.inference.load_segmentor`` + ``segment_images`` (the tool's path: prediction,
 summary, mask / labels / properties pictures written). Prints the process's peak resident set
 size before and after, and the wall time.
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     import prolab_seg  # noqa: F401  (before mmseg)
     from mmengine.registry import init_default_scope
 
-    from prolab_seg.segment import load_segmentor, segment_images
+    from prolab_seg.apis import load_segmentor, segment_images
     init_default_scope('mmseg')
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

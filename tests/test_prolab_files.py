@@ -15,8 +15,9 @@ import torch
 
 import prolab_seg  # noqa: F401
 from prolab_seg.properties import (DescriptionsError, PropertySpace, dataset_class_names,
-                                   embed_texts, import_prolab_properties, l2_normalize,
-                                   load_descriptions, load_label_space, match_class_names)
+                                   embed_texts, import_prolab_properties, load_descriptions,
+                                   load_label_space, match_class_names)
+from prolab_seg.utils import l2_normalize
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'tools'))

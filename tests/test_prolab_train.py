@@ -189,7 +189,7 @@ def test_rng_states_from_a_device_checkpoint_are_restored_on_cpu(tmp_path, monke
     """States loaded with a non-CPU map_location are not CPU ByteTensors (set_rng_state raised
     'RNG state must be a torch.ByteTensor' on a GPU); without CUDA the same path is exercised
     with states mapped to another tensor type, and a stand-in for CUDA's RNG."""
-    from prolab_seg.models.prolab.hooks import ResumeRNGHook
+    from prolab_seg.engine.hooks import ResumeRNGHook
     stored = torch.get_rng_state()
     expected = torch.rand(3)
     torch.save({'rng_state': {'torch': stored, 'cuda': [stored, stored]}}, tmp_path / 'c.pth')
@@ -268,7 +268,7 @@ def test_checkpoint_of_another_model_is_refused(property_world_root, spaces, tmp
 
     from mmseg.registry import MODELS
     from prolab_seg import cli
-    from prolab_seg.segment import load_segmentor
+    from prolab_seg.apis import load_segmentor
     init_default_scope('mmseg')
     opts = {BASELINE: options(property_world_root, tmp_path / 'w'),
             PROLAB: options(property_world_root, tmp_path / 'w', spaces)}

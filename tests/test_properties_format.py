@@ -115,8 +115,8 @@ def test_shipped_descriptions_are_valid(name):
 def test_shipped_real_descriptions_are_name_free_in_prolab_structure(name):
     """Real-dataset files: 8-15 sentences under ProLab's facets, none naming its own category
     (its name, plural, alias or a listed synonym), and a synonyms entry for every category."""
-    from prolab_seg.properties.class_names import sentences_naming_category
-    from prolab_seg.properties.descriptions import FACETS, sentences_of
+    from prolab_seg.properties.class_names import sentences_naming_category, sentences_of
+    from prolab_seg.properties.descriptions import FACETS
     ds = load_descriptions(REPO / 'descriptions' / f'{name}.json')
     assert list(ds.synonyms) == list(ds.categories)
     for category, facets in ds.categories.items():

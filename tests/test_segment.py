@@ -1,6 +1,6 @@
-"""prolab_seg.segment: one forward pass per image through mmseg's whole / slide inference (the
-prediction is test_step's, the property activations come from the same pass), the summaries,
-the outputs and PropertySegLocalVisualizer."""
+"""prolab_seg.apis.inference: one forward pass per image through mmseg's whole / slide
+inference (the prediction is test_step's, the property activations come from the same pass),
+the summaries, the outputs and PropertySegLocalVisualizer."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ import prolab_seg  # noqa: F401  (registers the head and the visualizer)
 from mmseg.apis import init_model
 from mmseg.registry import VISUALIZERS
 from prolab_seg.image_maps import image_maps, mean_by_label
-from prolab_seg.segment import (load_segmentor, predict, segment_images, summarize,
+from prolab_seg.apis import (load_segmentor, predict, segment_images, summarize,
                                 top_properties)
 from prolab_seg.visualization import PropertySegLocalVisualizer
 
@@ -387,7 +387,7 @@ def test_outputs_never_replace_an_input(tmp_path):
 def test_tiles_are_stitched_where_they_belong():
     """With context covering the whole image every tile sees what one pass sees, so the
     stitched maps must be the whole pass's maps, at every offset."""
-    from prolab_seg.segment import _head_maps, _whole_maps
+    from prolab_seg.apis.inference import _head_maps, _whole_maps
     model = _model()
     x = torch.randn(1, 3, 100, 150)
     with torch.no_grad():
@@ -461,7 +461,7 @@ def test_large_image_peak_memory(tmp_path):
 
 
 def test_output_names_are_distinct_and_readable(tmp_path):
-    from prolab_seg.segment import list_images, output_names
+    from prolab_seg.apis.inference import list_images, output_names
     assert output_names(['a/x.png', 'b/x.png', 'c/y.png']) == ['a__x', 'b__x', 'y']
     assert output_names(['a/x.png', 'a/x.jpg', 'z.png']) == ['a__x_png', 'a__x_jpg', 'z']
     names = output_names(['a__x.png', 'a/x.png', 'b/x.png'])

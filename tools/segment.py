@@ -26,9 +26,9 @@ categories never trained; ``--classes`` keeps only some of its categories. Witho
 config's inference bank (``test_property_space`` or the training space) is used.
 ``--ann-dir DIR`` draws ground truth: ``DIR/<stem>.png`` per image, the index of a category of
 the inference bank per pixel (255: ignored). Category-supervised models only get masks. Memory
-stays bounded on large images (see ``prolab_seg.segment``: maps are brought to the image a few
-channels at a time; in ``whole`` mode images larger than ``--tile-size`` pixels a side run in
-tiles).
+stays bounded on large images (see ``prolab_seg.apis.inference``: maps are brought to the image
+a few channels at a time; in ``whole`` mode images larger than ``--tile-size`` pixels a side run
+in tiles).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ import prolab_seg  # noqa: F401  (patches the stack, registers modules; before m
 from mmengine.config import DictAction
 
 from prolab_seg import cli
-from prolab_seg.segment import TILE_MARGIN, TILE_SIZE, load_segmentor, segment_images
+from prolab_seg.apis import TILE_MARGIN, TILE_SIZE, load_segmentor, segment_images
 
 
 def parse_args(argv=None):

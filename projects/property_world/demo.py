@@ -27,7 +27,7 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
     """Run the five stages; prints progress and returns the numbers of the final table
     (``calibrations``: the seen-score calibrations tried on the calib split)."""
     from prolab_seg.properties import PropertySpace
-    from prolab_seg.segment import load_segmentor, segment_images
+    from prolab_seg.apis import load_segmentor, segment_images
     start = time.time()
     ex.check_descriptions(descriptions, data_root, spec)
     if osp.isfile(osp.join(data_root, 'meta.json')):

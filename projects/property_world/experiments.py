@@ -23,7 +23,7 @@ from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.evaluation.unsupervised import confusion_matrix
 from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
 from prolab_seg.image_maps import image_maps, mean_by_label
-from prolab_seg.segment import predict, top_properties
+from prolab_seg.apis import predict, top_properties
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
@@ -155,7 +155,7 @@ def random_descriptions(descriptions: str | Mapping, names: Sequence[str],
                         seed: int = 0) -> dict[str, list[str]]:
     """Control: each category gets as many sentences as it has, drawn at random (without
     replacement) from the other categories' sentences."""
-    from prolab_seg.properties.descriptions import sentences_of
+    from prolab_seg.properties.class_names import sentences_of
     cats = {n: sentences_of(v) for n, v in descriptions_for(descriptions, names).items()}
     rng = np.random.default_rng(seed)
     out = {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from prolab_seg.properties.embedding import l2_normalize
+from prolab_seg.utils import l2_normalize
 
 
 def spherical_kmeans(x: np.ndarray, k: int, weights: np.ndarray | None = None,

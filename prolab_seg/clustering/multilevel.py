@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from prolab_seg.properties.embedding import l2_normalize
+from prolab_seg.utils import l2_normalize
 
 from .kmeans import spherical_kmeans
 

@@ -1,4 +1,6 @@
-"""prolab-seg datasets (registered into mmseg on import): the procedural property world."""
+"""prolab-seg datasets (registered into mmseg on import): the procedural property world (its
+specs' descriptions dataset keys are registered into
+:data:`prolab_seg.properties.descriptions.DATASETS` on import)."""
 from .generator import PropertyWorldGenerator, Scene
 from .property_world import PropertyWorldDataset
 from .spec import (ALL_CLASSES, PALETTE, SEEN_CLASSES, UNSEEN_CLASSES, Category, SpecError,

@@ -17,12 +17,14 @@ zero-shot design (:func:`zero_shot_violations`); the v1 spec, which is not, turn
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prolab_seg.errors import ProlabError
+from prolab_seg.properties.descriptions import register_dataset
 
 SPEC_FORMAT = 'prolab-seg/property-world-spec@1'
 SPECS = Path(__file__).with_name('specs')
@@ -30,6 +32,14 @@ V1_SPEC = SPECS / 'property_world_v1.json'
 #: Compositional zero-shot design (the default; v1 confounds attributes with categories).
 V2_SPEC = SPECS / 'property_world_v2.json'
 DEFAULT_SPEC = V2_SPEC
+#: Descriptions dataset keys of the shipped specs: a descriptions file whose ``"dataset"`` is one
+#: of them is checked against that spec's categories (registered on import, with K = 32:
+#: 18 seen classes x ~14 sentences ~ 250 -> ~8 per property, close to the ~30 distinct attribute
+#: values: colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
+DESCRIPTION_KEYS = {
+    'property_world': DEFAULT_SPEC,
+    'property_world_v1': V1_SPEC,
+}
 
 #: Textures drawn from two colours (``color`` and ``secondary_color``).
 TWO_TONE_TEXTURES = ('wavy', 'striped', 'dotted', 'checkered')
@@ -314,6 +324,12 @@ def make_palette(categories: list[Category], min_distance: int = 40) -> list[lis
     return palette
 
 
+def spec_class_names(path: str | Path | None = None) -> list[str]:
+    """A spec's category names in label order (the zero-shot rules not checked: v1 breaks
+    them)."""
+    return [c.name for c in load_spec(path, zero_shot_rules=False)]
+
+
 def spec_metainfo(path: str | Path | None = None) -> dict:
     """mmseg dataset ``METAINFO`` (all classes in label order, palette) of a spec."""
     categories = load_spec(path)
@@ -325,3 +341,5 @@ ALL_CLASSES: tuple[str, ...] = tuple(c.name for c in _DEFAULT)
 SEEN_CLASSES: tuple[str, ...] = tuple(c.name for c in _DEFAULT if c.seen)
 UNSEEN_CLASSES: tuple[str, ...] = tuple(c.name for c in _DEFAULT if not c.seen)
 PALETTE: list[list[int]] = make_palette(_DEFAULT)
+for _key, _path in DESCRIPTION_KEYS.items():
+    register_dataset(_key, functools.partial(spec_class_names, _path), num_properties=32)

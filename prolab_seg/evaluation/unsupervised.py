@@ -23,7 +23,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import entropy
 from sklearn.cluster import KMeans
 
-from prolab_seg.properties.embedding import l2_normalize
+from prolab_seg.utils import l2_normalize
 
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_classes: int,

@@ -16,11 +16,11 @@ property clustering; :mod:`.class_names` matches other spellings of class names.
 from .class_names import CLASS_ALIASES, match_class_names, sentences_naming_category
 from .descriptions import (DATASETS, DEFAULT_NUM_PROPERTIES, FORMAT, DatasetInfo,
                            DescriptionsError, DescriptionSet, dataset_class_names,
-                           load_descriptions, merge_descriptions, save_descriptions,
-                           validate_categories)
-from .embedding import embed_texts, get_embedder, l2_normalize, load_model, model_name
+                           load_descriptions, merge_descriptions, register_dataset,
+                           save_descriptions, validate_categories)
+from .embedding import embed_texts, get_embedder, model_name
 from .encoders import (HashingEncoder, HFMeanPoolingEncoder, OpenAIEmbeddingEncoder,
-                       SentenceTransformerEncoder, TextEncoder)
+                       SentenceTransformerEncoder, TextEncoder, load_model)
 from .space import (PropertySpace, assign_categories, build_property_space,
                     landing_markdown, landing_report)
 from .label_space import (AttributeSpace, LabelSpace, NameEmbeddingSpace,
@@ -32,8 +32,8 @@ __all__ = [
     'CLASS_ALIASES', 'match_class_names', 'sentences_naming_category',
     'DATASETS', 'DEFAULT_NUM_PROPERTIES', 'FORMAT', 'DatasetInfo', 'DescriptionsError',
     'DescriptionSet', 'dataset_class_names', 'load_descriptions', 'merge_descriptions',
-    'save_descriptions', 'validate_categories',
-    'embed_texts', 'get_embedder', 'l2_normalize', 'load_model', 'model_name',
+    'register_dataset', 'save_descriptions', 'validate_categories',
+    'embed_texts', 'get_embedder', 'load_model', 'model_name',
     'HashingEncoder', 'HFMeanPoolingEncoder', 'OpenAIEmbeddingEncoder',
     'SentenceTransformerEncoder', 'TextEncoder',
     'PropertySpace', 'assign_categories', 'build_property_space',

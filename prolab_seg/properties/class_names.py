@@ -163,6 +163,12 @@ def category_name_forms(category: str, synonyms: Sequence[str] = (),
     return list(dict.fromkeys([base_name(category), *aliases, *synonyms]))
 
 
+def sentences_of(value: Sequence[str] | Mapping[str, Sequence[str]]) -> list[str]:
+    """A category's sentences: the list itself, or a facet-grouped dict's lists concatenated."""
+    return [s for facet in value.values() for s in facet] if isinstance(value, Mapping) \
+        else list(value)
+
+
 def sentences_naming_category(categories: Mapping[str, Sequence[str]],
                               synonyms: Mapping[str, Sequence[str]] | None = None,
                               dataset: str | None = None) -> list[tuple[str, str]]:
@@ -175,7 +181,6 @@ def sentences_naming_category(categories: Mapping[str, Sequence[str]],
     Returns:
         ``[(category, sentence), ...]`` in file order.
     """
-    from .descriptions import sentences_of
     found = []
     for category, value in categories.items():
         pattern = naming_pattern(category_name_forms(category, (synonyms or {}).get(category, ()),

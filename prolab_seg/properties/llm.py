@@ -44,11 +44,10 @@ from typing import Callable, Sequence
 
 from prolab_seg.errors import ProlabError
 
-from .class_names import sentences_naming_category
+from .class_names import sentences_naming_category, sentences_of
 from .descriptions import (DATASETS, FACETS, MAX_DESCRIPTIONS, MIN_DESCRIPTIONS,
                            DescriptionsError, DescriptionSet, dataset_class_names,
-                           load_descriptions, save_descriptions, sentences_of,
-                           validate_categories)
+                           load_descriptions, save_descriptions, validate_categories)
 from .files import atomic_write_text, file_lock
 from .names import category_names
 

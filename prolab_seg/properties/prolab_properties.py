@@ -23,8 +23,10 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from prolab_seg.utils import l2_normalize
+
 from .descriptions import DescriptionsError, dataset_class_matches, read_json
-from .embedding import ModelLike, embed_texts, l2_normalize, model_name
+from .embedding import ModelLike, embed_texts, model_name
 from .files import sha256_file
 from .space import PropertySpace
 

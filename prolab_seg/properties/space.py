@@ -23,9 +23,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .descriptions import sentences_of, validate_categories
-from .embedding import ModelLike, embed_texts, l2_normalize, model_name
+from .class_names import sentences_of
+from .descriptions import validate_categories
+from .embedding import ModelLike, embed_texts, model_name
 from prolab_seg.registry import LABEL_SPACES
+from prolab_seg.utils import l2_normalize
 
 from .files import atomic_write_bytes, atomic_write_text, check_outputs, sha256_file
 from .label_space import LabelSpace, LabelSpaceError, read_arrays, read_meta

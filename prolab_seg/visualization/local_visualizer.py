@@ -49,7 +49,7 @@ class PropertySegLocalVisualizer(SegLocalVisualizer):
 
     A data sample holding ``property_activations`` (``[K, h, w]``, metainfo
     ``property_names``; at the image size, or at the model's output resolution with the
-    ``resize`` plan of :func:`prolab_seg.segment.predict`) is drawn as one picture. Top row:
+    ``resize`` plan of :func:`prolab_seg.apis.inference.predict`) is drawn as one picture. Top row:
     the input, the ground truth if the sample has one and the prediction (each a colour overlay
     as mmseg draws it, without labels inside), then a legend beside them (colour swatch and
     name of every category in either). Bottom row: the activation maps of ``top_k``

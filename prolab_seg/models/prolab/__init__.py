@@ -5,8 +5,8 @@ Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` (a
 for the design; label spaces are in :mod:`prolab_seg.properties.label_space`.
 """
 from .head import CentroidConv2d, PropertyHead, set_inference_categories  # noqa: F401
-from .hooks import PropertySpaceCheckHook, ResumeRNGHook  # noqa: F401
+from .hooks import PropertySpaceCheckHook  # noqa: F401
 from .loss import CosineSimilarityLoss, LabelTargets, PropertyLoss  # noqa: F401
 
 __all__ = ['PropertyHead', 'CentroidConv2d', 'set_inference_categories', 'PropertySpaceCheckHook',
-           'ResumeRNGHook', 'CosineSimilarityLoss', 'LabelTargets', 'PropertyLoss']
+           'CosineSimilarityLoss', 'LabelTargets', 'PropertyLoss']

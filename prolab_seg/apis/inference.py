@@ -41,6 +41,8 @@ from prolab_seg.models.prolab import PropertyHead
 from prolab_seg.properties.files import OutputPathError, atomic_write_bytes, check_outputs
 from prolab_seg.visualization import PropertySegLocalVisualizer
 
+from .train_test import load_weights
+
 #: Image files a folder argument contributes (by suffix, case-insensitive).
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 #: What :func:`write_results` writes per image, after the image's output name.
@@ -84,10 +86,9 @@ def load_segmentor(config: str, checkpoint: str, categories: str | None = None,
     """
     from mmseg.apis import init_model
 
-    from prolab_seg import apis
     from prolab_seg.models.prolab import set_inference_categories
     model = init_model(config, None, device='cpu', cfg_options=cfg_options)
-    meta = apis.load_weights(model, checkpoint).get('meta') or {}
+    meta = load_weights(model, checkpoint).get('meta') or {}
     head = model.decode_head
     if 'dataset_meta' in meta:
         model.dataset_meta = meta['dataset_meta']
