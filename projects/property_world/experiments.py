@@ -403,7 +403,7 @@ def images_with_unseen(info: DataInfo) -> list[tuple[str, str]]:
 
 def label_res_features(model, image: str):
     """``[D, H, W]`` per-pixel features of ``image`` at its size (one
-    :func:`~prolab_seg.segment.predict` pass): a ProLab head's property activations (D = K), a
+    :func:`~prolab_seg.apis.inference.predict` pass): a ProLab head's property activations (D = K), a
     category head's class scores (D = C)."""
     sample = predict(model, image)
     return image_maps(sample.property_activations if 'property_activations' in sample
