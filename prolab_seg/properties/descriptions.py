@@ -71,6 +71,7 @@ DATASETS = {
     'bdd100k': DatasetInfo('BDD100KDataset', 32),
     'property_world': DatasetInfo(None, 32),     # the default spec's categories
     'property_world_v1': DatasetInfo(None, 32),  # the v1 spec's
+    'property_world_v3': DatasetInfo(None, 32),  # the v3 specs' (both splits: same categories)
 }
 #: dataset key -> default K (a view of ``DATASETS``).
 DEFAULT_NUM_PROPERTIES = {key: info.num_properties for key, info in DATASETS.items()}
@@ -112,8 +113,9 @@ def dataset_class_names(dataset: str) -> list[str]:
         raise KeyError(f'unknown dataset {dataset!r}; known: {sorted(DATASETS)}')
     mmseg_class = DATASETS[dataset].mmseg_class
     if mmseg_class is None:
-        from prolab_seg.datasets.spec import DEFAULT_SPEC, V1_SPEC, load_spec
-        spec = V1_SPEC if dataset == 'property_world_v1' else DEFAULT_SPEC
+        from prolab_seg.datasets.spec import DEFAULT_SPEC, V1_SPEC, V3_SPEC, load_spec
+        spec = dict(property_world_v1=V1_SPEC, property_world_v3=V3_SPEC).get(dataset,
+                                                                              DEFAULT_SPEC)
         return [c.name for c in load_spec(spec, zero_shot_rules=False)]
     import mmseg.datasets
     return list(getattr(mmseg.datasets, mmseg_class).METAINFO['classes'])
