@@ -292,9 +292,10 @@ def test_v1_spec_breaks_the_rules_and_loads_only_with_them_off():
         load_spec(V1_SPEC, zero_shot_rules=True)
 
 
-def _v2_file(tmp_path: Path, edit) -> Path:
+def _v2_file(tmp_path: Path, edit, spec: Path | None = None) -> Path:
+    """The v2 spec (or ``spec``) with ``edit`` applied to its ``{name: category}``."""
     from prolab_seg.datasets.spec import V2_SPEC
-    data = json.loads(V2_SPEC.read_text())
+    data = json.loads((spec or V2_SPEC).read_text())
     edit({c['name']: c for c in data['categories']})
     path = tmp_path / 'v2.json'
     path.write_text(json.dumps(data))
@@ -339,3 +340,44 @@ def test_make_dataset_refuses_a_confounded_spec_unless_told(tmp_path):
                '--num-val', '2', '--no-zero-shot-rules'])
     meta = json.loads((tmp_path / 'd' / 'meta.json').read_text())
     assert meta['unseen'][0] == 'tiger' and len(meta['classes']) == 29
+
+
+# --- the parts field (property-world v3) --------------------------------------------------------
+
+@pytest.mark.parametrize('edit,message', [
+    (lambda c: c['taxi'].update(parts='wings'),
+     r"categories\[\d+\] \('taxi'\): unknown parts 'wings'; expected one of \['none', 'legs'"),
+    (lambda c: c['taxi'].update(parts='legs'),
+     r"\('taxi'\): parts 'legs' need shape 'elongated', got 'square'"),
+    (lambda c: c['sky'].update(parts='stem_leaf'),
+     r"\('sky'\): parts 'stem_leaf' need shape 'round', got 'stuff'"),
+], ids=['unknown', 'wrong-shape', 'stuff'])
+def test_parts_errors_name_file_category_and_field(tmp_path, edit, message):
+    from prolab_seg.datasets.spec import V3_SPEC
+    path = _v2_file(tmp_path, edit, V3_SPEC)
+    with pytest.raises(SpecError, match=message) as err:
+        load_spec(path, zero_shot_rules=False)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize('spec,edit,message', [
+    ('property_world_v3.json', lambda c: c['koi'].update(parts='legs'),
+     r"unseen 'goldfish': parts 'fins_tail' is carried by 2 seen categories "
+     r"\['clownfish', 'shark'\], needs 3"),
+    ('property_world_v3_split2.json',
+     lambda c: [c[n].update(parts='none') for n in ('taxi', 'police car')],
+     r"unseen 'ambulance': parts 'wheels' is carried by 2 seen categories "
+     r"\['school bus', 'fire truck'\], needs 3"),
+    ('property_world_v3.json',
+     lambda c: [c[n].update(color='grey') for n in ('clownfish', 'shark', 'koi')],
+     r"unseen 'goldfish': parts 'fins_tail' always comes with color 'grey' in the seen "
+     r"categories \['clownfish', 'shark', 'koi'\]"),
+    ('property_world_v2.json', lambda c: c['postbox'].update(parts='none'),
+     r"parts 'none' belongs to a single seen category \('postbox'\)"),
+], ids=['unseen-part-2-carriers', 'split2-2-carriers', 'confounded', 'single-carrier'])
+def test_zero_shot_rules_check_parts(tmp_path, spec, edit, message):
+    from prolab_seg.datasets.spec import SPECS
+    path = _v2_file(tmp_path, edit, SPECS / spec)
+    with pytest.raises(SpecError, match=message):
+        load_spec(path)
+    assert load_spec(path, zero_shot_rules=False)

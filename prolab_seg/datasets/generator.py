@@ -1,10 +1,10 @@
 """Render property-world scenes: an RGB image and its label map, deterministic under a seed.
 
 A scene is one or two "stuff" regions (a top and a bottom one split by a wavy horizon, placed
-per each category's ``position``) and then a few "thing" blobs (round, square or elongated
-body shapes, sized per ``size``) that may occlude each other. Unseen categories are drawn only in
-the held-out splits (``UNSEEN_SPLITS``): a fixed share of their images (``unseen_ratio``) gets
-one, cycling through them. ``calib`` is a second held-out split for choosing inference settings
+per each category's ``position``) and then a few "things" (round, square or elongated bodies
+with the category's ``parts``, see :mod:`.shapes`; sized per ``size``) that may occlude each
+other. Unseen categories are drawn only in the held-out splits (``UNSEEN_SPLITS``): a fixed
+share of their images (``unseen_ratio``) gets one, cycling through them. ``calib`` is a second held-out split for choosing inference settings
 (never the reported ``val``); ``train_all`` is ``train`` with unseen categories too, only for a
 supervised upper bound.
 """
@@ -14,16 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .shapes import PART_COLORS, SILHOUETTES
 from .spec import Category
-from .textures import render_texture
+from .textures import render_solid, render_texture
 
 SPLITS = ('train', 'val', 'calib', 'train_all')
 #: Splits whose images may hold an unseen category.
 UNSEEN_SPLITS = ('val', 'calib', 'train_all')
-#: Thing radius range per ``size``, as a fraction of the image side.
-SIZE_RANGES = dict(small=(0.07, 0.10), medium=(0.11, 0.16), large=(0.18, 0.26))
+#: Thing radius range per ``size``, as a fraction of the image side (no v1/v2 thing is large).
+SIZE_RANGES = dict(small=(0.07, 0.10), medium=(0.11, 0.16), large=(0.17, 0.21))
 #: Vertical range of a thing's centre per ``position``, as a fraction of the image side.
 POSITION_RANGES = dict(top=(0.12, 0.4), bottom=(0.6, 0.88), any=(0.15, 0.85))
+#: Rotation range of a thing (radians) per ``parts``, else per ``shape``: fruit stand upright,
+#: vehicles on their wheels.
+ANGLE_RANGES = dict(round=(0, np.pi), square=(-0.26, 0.26), elongated=(-0.5, 0.5),
+                    stem_leaf=(-0.3, 0.3), wheels=(-0.12, 0.12))
 
 
 @dataclass(frozen=True)
@@ -133,36 +138,18 @@ class PropertyWorldGenerator:
         r = s * self.thing_scale * rng.uniform(*SIZE_RANGES[cat.size])
         cx = s * rng.uniform(0.12, 0.88)
         cy = s * rng.uniform(*POSITION_RANGES[cat.position])
-        if cat.shape == 'round':
-            angle = rng.uniform(0, np.pi)
-        elif cat.shape == 'square':
-            angle = rng.uniform(-0.26, 0.26)
-        else:
-            angle = rng.uniform(-0.5, 0.5)
+        angle = rng.uniform(*ANGLE_RANGES.get(cat.parts, ANGLE_RANGES[cat.shape]))
         u, v = self._local(cx, cy, angle)
-        if cat.shape == 'round':
-            a, b = r * rng.uniform(0.85, 1.15, 2)
-            mask = (u / a)**2 + (v / b)**2 <= 1
-        elif cat.shape == 'square':
-            half = 0.9 * r
-            mask = (np.abs(u) <= half) & (np.abs(v) <= half)
-        else:
-            mask = self._body(u, v, r, rng)
-        self._paint(image, label, mask, cat_id, rng, u, v)
-
-    @staticmethod
-    def _body(u: np.ndarray, v: np.ndarray, r: float, rng: np.random.Generator) -> np.ndarray:
-        """Animal-like silhouette: long body ellipse, a head at one end and four legs."""
-        a = r * rng.uniform(1.3, 1.6)
-        b = a / rng.uniform(2.2, 2.8)
-        side = rng.choice((-1.0, 1.0))
-        mask = (u / a)**2 + (v / b)**2 <= 1
-        head = 0.75 * b
-        mask |= (u - side * a) ** 2 + (v + 0.6 * b) ** 2 <= head**2
-        leg_w, leg_bottom = max(0.6, 0.2 * b), 1.9 * b
-        for x in (-0.65, -0.4, 0.4, 0.65):
-            mask |= (np.abs(u - x * a) <= leg_w) & (v >= 0) & (v <= leg_bottom)
-        return mask
+        masks = SILHOUETTES[cat.shape, cat.parts](u, v, r, rng)
+        textured = np.zeros(u.shape, bool)
+        for name, mask in masks.items():
+            if name not in PART_COLORS:
+                textured |= mask
+        self._paint(image, label, textured, cat_id, rng, u, v)
+        for name, mask in masks.items():
+            if name in PART_COLORS and mask.any():
+                image[mask] = render_solid(PART_COLORS[name], int(mask.sum()), rng)
+                label[mask] = cat_id
 
     def _local(self, cx: float, cy: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
         dx, dy = self._xx - cx, self._yy - cy

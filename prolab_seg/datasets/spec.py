@@ -8,11 +8,20 @@ A spec lists categories, each drawn from visual attributes a sentence can state:
      "scene": {"num_things": [1, 3], "thing_scale": 1.0},   # optional scene layout
      "categories": [{"name": "zebra", "seen": true, "color": "white",
                      "secondary_color": [20, 20, 20], "texture": "striped",
-                     "shape": "elongated", "position": "any", "size": "medium"}, ...]}
+                     "shape": "elongated", "parts": "legs", "position": "any",
+                     "size": "medium"}, ...]}
 
 A colour is ``[r, g, b]`` or a name from ``colors``. Seen categories come first; a category's
-label id is its index in the list. With ``zero_shot_rules`` the spec must be a compositional
-zero-shot design (:func:`zero_shot_violations`); the v1 spec, which is not, turns them off.
+label id is its index in the list. ``parts`` (optional, spec v3) says which parts are drawn on
+the body: ``legs`` (elongated: body, head, four legs), ``fins_tail`` (elongated: oval fish body,
+tail fin, dorsal and belly fins), ``wheels`` (square: boxy vehicle body with a cab, a window band
+and two wheels), ``stem_leaf`` (round: fruit with a stem and a leaf on top) or ``none`` (any
+shape; elongated: a legless, tapered, curved or straight body). Without ``parts`` an elongated
+category keeps the four-legged body of v1/v2 and the other shapes have no parts; a spec without
+``parts`` renders exactly as before the field existed.
+
+With ``zero_shot_rules`` the spec must be a compositional zero-shot design
+(:func:`zero_shot_violations`, ``parts`` included); the v1 spec, which is not, turns them off.
 """
 from __future__ import annotations
 
@@ -32,13 +41,19 @@ V1_SPEC = SPECS / 'property_world_v1.json'
 #: Compositional zero-shot design (the default; v1 confounds attributes with categories).
 V2_SPEC = SPECS / 'property_world_v2.json'
 DEFAULT_SPEC = V2_SPEC
+#: Compositional design whose things have the parts of the real ones (``parts``); two splits of
+#: the same categories with disjoint unseen sets.
+V3_SPEC = SPECS / 'property_world_v3.json'
+V3_SPLIT2_SPEC = SPECS / 'property_world_v3_split2.json'
 #: Descriptions dataset keys of the shipped specs: a descriptions file whose ``"dataset"`` is one
 #: of them is checked against that spec's categories (registered on import, with K = 32:
 #: 18 seen classes x ~14 sentences ~ 250 -> ~8 per property, close to the ~30 distinct attribute
-#: values: colours, 9 textures, 4 shapes, 3 positions, 3 sizes).
+#: values: colours, 9 textures, 4 shapes, 3 positions, 3 sizes). Both v3 splits have the same
+#: categories, so ``property_world_v3`` holds for either.
 DESCRIPTION_KEYS = {
     'property_world': DEFAULT_SPEC,
     'property_world_v1': V1_SPEC,
+    'property_world_v3': V3_SPEC,
 }
 
 #: Textures drawn from two colours (``color`` and ``secondary_color``).
@@ -50,17 +65,22 @@ SHAPES = ('stuff', 'round', 'square', 'elongated')
 POSITIONS = ('top', 'bottom', 'any')
 SIZES = ('small', 'medium', 'large')
 IGNORE_INDEX = 255
+#: Parts drawn on a body (``parts``) -> the shapes that can carry them.
+PART_SHAPES = dict(none=SHAPES, legs=('elongated', ), fins_tail=('elongated', ),
+                   wheels=('square', ), stem_leaf=('round', ))
+PARTS = tuple(PART_SHAPES)
 #: Attribute types of a category (its ``attributes()`` keys).
-ATTRIBUTE_TYPES = ('color', 'secondary_color', 'texture', 'shape', 'position', 'size')
-#: Types a value of an unseen category must not be confounded with in the seen categories.
-APPEARANCE_TYPES = ('color', 'secondary_color', 'texture', 'shape')
+ATTRIBUTE_TYPES = ('color', 'secondary_color', 'texture', 'shape', 'parts', 'position', 'size')
+#: Types a value of an unseen category must not be confounded with in the seen categories; a
+#: value of one of them must not belong to a single seen category.
+APPEARANCE_TYPES = ('color', 'secondary_color', 'texture', 'shape', 'parts')
 #: Seen categories that must carry each attribute value of an unseen category.
 MIN_SEEN_PER_VALUE = 3
 
 RGB = tuple[int, int, int]
 
 _REQUIRED = ('name', 'seen', 'color', 'texture', 'shape', 'position', 'size')
-_OPTIONAL = ('secondary_color', )
+_OPTIONAL = ('secondary_color', 'parts')
 _CHOICES = dict(texture=TEXTURES, shape=SHAPES, position=POSITIONS, size=SIZES)
 
 
@@ -81,6 +101,7 @@ class Category:
     secondary_color: RGB | None = None
     color_name: str | None = None
     secondary_color_name: str | None = None
+    parts: str | None = None
 
     @property
     def is_stuff(self) -> bool:
@@ -88,13 +109,15 @@ class Category:
 
     def attributes(self) -> dict[str, str]:
         """Attribute type -> value (colours by name, else ``rgb(r,g,b)``; no secondary colour
-        for one-tone textures)."""
+        for one-tone textures, no ``parts`` unless the spec gives them)."""
         def colour(name, rgb):
             return name or 'rgb({},{},{})'.format(*rgb)
         out = dict(color=colour(self.color_name, self.color), texture=self.texture,
                    shape=self.shape, position=self.position, size=self.size)
         if self.secondary_color is not None:
             out['secondary_color'] = colour(self.secondary_color_name, self.secondary_color)
+        if self.parts is not None:
+            out['parts'] = self.parts
         return {t: out[t] for t in ATTRIBUTE_TYPES if t in out}
 
 
@@ -151,6 +174,12 @@ def _category(entry: object, where: str, colors: dict[str, RGB]) -> Category:
         if entry[field] not in choices:
             raise SpecError(f'{where}: unknown {field} {entry[field]!r}; '
                             f'expected one of {list(choices)}')
+    parts = entry.get('parts')
+    if parts is not None and parts not in PARTS:
+        raise SpecError(f'{where}: unknown parts {parts!r}; expected one of {list(PARTS)}')
+    if parts is not None and entry['shape'] not in PART_SHAPES[parts]:
+        raise SpecError(f'{where}: parts {parts!r} need shape '
+                        f'{" or ".join(map(repr, PART_SHAPES[parts]))}, got {entry["shape"]!r}')
     secondary = entry.get('secondary_color')
     if entry['texture'] in TWO_TONE_TEXTURES and secondary is None:
         raise SpecError(f'{where}: texture {entry["texture"]!r} needs "secondary_color"')
@@ -160,7 +189,7 @@ def _category(entry: object, where: str, colors: dict[str, RGB]) -> Category:
     return Category(name=name, seen=entry['seen'], color=color, texture=entry['texture'],
                     shape=entry['shape'], position=entry['position'], size=entry['size'],
                     secondary_color=secondary, color_name=color_name,
-                    secondary_color_name=secondary_name)
+                    secondary_color_name=secondary_name, parts=parts)
 
 
 def _check_list(categories: list[Category], path: Path) -> None:
@@ -192,11 +221,12 @@ def _colors(data: dict, path: Path) -> dict[str, RGB]:
 def zero_shot_violations(categories: list[Category]) -> list[str]:
     """Why ``categories`` are not a compositional zero-shot design (empty list: they are).
 
-    Rules: no attribute value is carried by a single seen category; every value of an unseen
-    category is carried by at least ``MIN_SEEN_PER_VALUE`` seen categories, which do not all
-    share another appearance value (colour, secondary colour, texture, shape) that the unseen
-    category lacks (that value would be confounded with it); each unseen category is a new
-    combination of values; at least one unseen category is an object (not stuff).
+    Rules: no appearance value (``APPEARANCE_TYPES``: colour, secondary colour, texture, shape,
+    parts) is carried by a single seen category (a layout value may be: v3's sky is the only
+    thing at the top); every value of an unseen category is carried by at least
+    ``MIN_SEEN_PER_VALUE`` seen categories, which do not all share another appearance value that
+    the unseen category lacks (that value would be confounded with it); each unseen category is
+    a new combination of values; at least one unseen category is an object (not stuff).
     """
     attrs_of = {c.name: c.attributes() for c in categories}
     seen = [c for c in categories if c.seen]
@@ -206,7 +236,7 @@ def zero_shot_violations(categories: list[Category]) -> list[str]:
         for key in attrs_of[cat.name].items():
             carriers.setdefault(key, []).append(cat)
     out = [f'{t} {v!r} belongs to a single seen category ({cats[0].name!r})'
-           for (t, v), cats in carriers.items() if len(cats) == 1]
+           for (t, v), cats in carriers.items() if len(cats) == 1 and t in APPEARANCE_TYPES]
     combos = {tuple(attrs_of[c.name].items()): c.name for c in seen}
     for cat in unseen:
         attrs = attrs_of[cat.name]
@@ -295,8 +325,11 @@ def load_scene(path: str | Path | None = None) -> dict:
 
 
 def spec_hash(categories: list[Category]) -> str:
-    """SHA-256 of the canonical category list (independent of file formatting)."""
-    canonical = json.dumps([asdict(c) for c in categories], sort_keys=True)
+    """SHA-256 of the canonical category list (independent of file formatting; a category
+    without ``parts`` hashes as before the field existed)."""
+    fields = [{k: v for k, v in asdict(c).items() if k != 'parts' or v is not None}
+              for c in categories]
+    canonical = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(canonical.encode('utf-8')).hexdigest()
 
 

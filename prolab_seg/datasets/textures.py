@@ -137,3 +137,10 @@ def render_texture(category: Category, u: np.ndarray, v: np.ndarray,
     c2 = c1 if category.secondary_color is None else jitter_color(category.secondary_color, rng)
     pixels = _TEXTURES[category.texture](u, v, c1, c2, rng, scale)
     return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def render_solid(color: tuple[int, int, int], n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` pixels of ``color`` at a random brightness (x0.85..1.15, hue kept) with a little
+    noise: a part drawn in a fixed colour, e.g. a wheel; returns uint8 [N, 3]."""
+    pixels = np.asarray(color, np.float32)[None] * rng.uniform(0.85, 1.15) + _noise(n, rng, 4)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
