@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .class_names import class_list_mismatch
 from .descriptions import sentences_of, validate_categories
 from .embedding import ModelLike, embed_texts, l2_normalize, model_name
 from prolab_seg.registry import LABEL_SPACES
@@ -225,11 +226,9 @@ class PropertySpace(LabelSpace):
         """
         path = Path(path) if Path(path).is_file() else _artifact_path(path)
         space = cls.from_arrays(read_arrays(path), str(path))
-        if classes is not None and list(classes) != space.class_names:
-            missing = [c for c in classes if c not in space.class_names]
-            extra = [c for c in space.class_names if c not in classes]
-            raise LabelSpaceError(f'{path}: class list mismatch: missing {missing}, unexpected '
-                                  f'{extra}' + ('' if missing or extra else ', order differs'))
+        mismatch = None if classes is None else class_list_mismatch(space.class_names, classes)
+        if mismatch:
+            raise LabelSpaceError(f'{path}: class list mismatch: {mismatch}')
         for src in space.meta.get('sources', []) if check_sources else []:
             if not Path(src['path']).is_file():
                 raise LabelSpaceError(f'{path}: descriptions file {src["path"]} not found')
