@@ -45,7 +45,6 @@ missing ones printed as '-'): unsup_acc, unsup_mIoU, lp_acc, lp_mIoU, bits, s_pe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -56,11 +55,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-from PIL import Image
 
 import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
+from prolab_seg.clustering import folder
 from prolab_seg.datasets import write_property_world
+from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.evaluation import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
                                    codeword_histogram, kmeans_cluster_probe, linear_probe)
@@ -126,14 +126,12 @@ def register(name: str):
     return deco
 
 
-def load_split(root: Path, split: str, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images N×3×H×W (RGB, 0..255) and labels N×H×W (classes >= num_classes -> 255)."""
-    files = sorted((root / 'img_dir' / split).glob('*.png'))
-    imgs = np.stack([np.asarray(Image.open(f).convert('RGB')) for f in files])
-    labels = np.stack([np.asarray(Image.open(root / 'ann_dir' / split / f.name)) for f in files])
-    labels = np.where(labels < num_classes, labels, 255)
-    return (torch.from_numpy(imgs).permute(0, 3, 1, 2).float(),
-            torch.from_numpy(labels.astype(np.int64)))
+def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images N×3×H×W (RGB, 0..255) and labels N×H×W of the seen classes
+    (``PropertyWorldDataset``'s ``class_subset='seen'``: unseen-class pixels -> 255)."""
+    data = folder.load_split(root, split, class_subset='seen')
+    return (torch.from_numpy(data.images).permute(0, 3, 1, 2).float(),
+            torch.from_numpy(data.labels.astype(np.int64)))
 
 
 def _pixels(feats: torch.Tensor) -> np.ndarray:
@@ -398,19 +396,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def seen_class_count(root: Path) -> int:
-    """Number of seen classes of generated property-world data (its meta.json ``seen``; the
-    seen classes come first in label order, which ``load_split`` relies on)."""
-    path = root / 'meta.json'
-    if not path.is_file():
-        raise FileNotFoundError(f'{path} not found: property-world data made by '
+    """Number of seen classes of generated property-world data (its meta.json ``seen``)."""
+    meta = read_meta(root)
+    if meta is None:
+        raise FileNotFoundError(f'{root / "meta.json"} not found: property-world data made by '
                                 'tools/make_dataset.py (or this benchmark) has one')
-    meta = json.loads(path.read_text(encoding='utf-8'))
-    seen, classes = meta.get('seen'), meta.get('classes')
-    if not isinstance(seen, list) or not isinstance(classes, list) \
-            or classes[:len(seen)] != seen:
-        raise ValueError(f'{path}: expected lists "seen" and "classes" with the seen classes '
-                         'first')
-    return len(seen)
+    return len(meta['seen'])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -434,8 +425,8 @@ def main(argv: list[str] | None = None) -> None:
         write_property_world(root, spec=V1_SPEC, seed=args.seed, num_train=args.num_train,
                              num_val=args.num_val, size=64)
     num_classes = seen_class_count(root)
-    tr_x, tr_y = load_split(root, 'train', num_classes)
-    va_x, va_y = load_split(root, 'val', num_classes)
+    tr_x, tr_y = load_split(root, 'train')
+    va_x, va_y = load_split(root, 'val')
     backbone = MODELS.build(BACKBONES[args.backbone][0])
     backbone.init_weights()  # pretrained weights, if any
     data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, backbone.eval(), args.iters, root,

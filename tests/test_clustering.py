@@ -113,3 +113,32 @@ def test_cluster_segment_tool_end_to_end(property_world_root, tmp_path, monkeypa
     assert saved == json.loads(json.dumps(report))
     assert 0 <= saved['metrics']['acc'] <= 1 and 0 <= saved['metrics']['mIoU'] <= 1
     assert saved['num_images'] == len(names) and len(saved['metrics']['IoU']) == num_clusters
+
+
+def test_load_split_reads_through_the_dataset_class(property_world_v1_root, tmp_path):
+    """Pixels and labels as stored (PIL), the seen subset as ``PropertyWorldDataset`` maps it
+    (v1's seen classes come first: unseen labels -> 255) and no classes without meta.json."""
+    from prolab_seg.clustering.folder import load_split
+    root = property_world_v1_root
+    meta = json.loads((root / 'meta.json').read_text())
+    paths = sorted((root / 'img_dir' / 'val').glob('*.png'))
+    stored = np.stack([np.asarray(Image.open(root / 'ann_dir' / 'val' / p.name)) for p in paths])
+    data = load_split(root, 'val')
+    assert data.names == [p.stem for p in paths] and data.classes == meta['classes']
+    np.testing.assert_array_equal(
+        data.images, np.stack([np.asarray(Image.open(p).convert('RGB')) for p in paths]))
+    np.testing.assert_array_equal(data.labels, stored)
+    seen = load_split(root, 'val', class_subset='seen')
+    assert seen.classes == meta['seen'] == meta['classes'][:len(meta['seen'])]
+    np.testing.assert_array_equal(seen.labels,
+                                  np.where(stored < len(meta['seen']), stored, 255))
+    assert (stored[(stored != 255)] >= len(meta['seen'])).any()  # some pixels were unseen
+    bare = tmp_path / 'bare'
+    (bare / 'img_dir' / 'val').mkdir(parents=True)
+    Image.open(paths[0]).save(bare / 'img_dir' / 'val' / 'x.png')
+    data = load_split(bare, 'val')
+    assert data.classes is None and data.labels is None and data.names == ['x']
+    with pytest.raises(FileNotFoundError, match='meta.json'):
+        load_split(bare, 'val', class_subset='seen')
+    with pytest.raises(FileNotFoundError, match='no \\*.png images'):
+        load_split(bare, 'train')

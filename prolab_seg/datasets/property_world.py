@@ -1,7 +1,9 @@
-"""mmseg dataset class for property-world data written by ``tools/make_dataset.py``."""
+"""mmseg dataset class for property-world data written by ``tools/make_dataset.py``, and the
+reader of its ``meta.json``."""
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 from typing import Any, Sequence
 
@@ -10,12 +12,13 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .spec import UNSEEN_CLASSES, spec_metainfo
-from .writer import META_FORMAT
 
+#: ``format`` of a ``meta.json`` written by :func:`~.writer.write_property_world`.
+META_FORMAT = 'prolab-seg/property-world@1'
 CLASS_SUBSETS = ('all', 'seen', 'unseen')
 
 
-def read_meta(data_root: str | None) -> dict | None:
+def read_meta(data_root: str | os.PathLike | None) -> dict | None:
     """``data_root/meta.json`` of a generated dataset (None if absent); ``ValueError`` naming
     the file and field if it is malformed."""
     if not data_root:
