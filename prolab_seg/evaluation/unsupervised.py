@@ -38,6 +38,22 @@ def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_cl
         num_clusters, num_classes)
 
 
+def iou_from_confusion(hist: np.ndarray) -> np.ndarray:
+    """Per-class IoU = TP / (TP + FP + FN) of a confusion matrix counted as
+    :func:`confusion_matrix` counts: rows prediction, columns ground truth, C×C or, for
+    predictions of no class (e.g. unmatched clusters; misses only), P×C with the extra rows last.
+
+    Returns a float64 array of shape (C,); NaN for classes with neither gt pixels nor
+    predictions (as mmseg's ``IoUMetric``).
+    """
+    hist = np.asarray(hist, dtype=np.float64)
+    num_classes = hist.shape[1]
+    tp = np.diag(hist[:num_classes])
+    union = hist.sum(0) + hist[:num_classes].sum(1) - tp
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.where(union > 0, tp / union, np.nan)
+
+
 def match_confusion(hist: np.ndarray) -> np.ndarray:
     """Hungarian cluster->class mapping maximising matched pixels; unmatched clusters get -1."""
     rows, cols = linear_sum_assignment(hist, maximize=True)
@@ -65,22 +81,21 @@ def metrics_from_confusion(hist: np.ndarray, mapping: np.ndarray | None = None) 
     if mapping is None:
         mapping = match_confusion(hist)
     num_classes = hist.shape[1]
-    matched = mapping >= 0
-    # class_hist[p, g]: pixels of gt class g predicted as (matched) class p.
-    class_hist = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(class_hist, mapping[matched], hist[matched])
-    tp = np.diag(class_hist).astype(np.float64)
+    # class_hist[p, g]: pixels of gt class g predicted as (matched) class p; last row: pixels
+    # of unmatched clusters.
+    class_hist = np.zeros((num_classes + 1, num_classes), dtype=np.int64)
+    np.add.at(class_hist, np.where(mapping >= 0, mapping, num_classes), hist)
+    tp = np.diag(class_hist[:num_classes]).astype(np.float64)
     gt_count = hist.sum(0).astype(np.float64)
-    pred_count = class_hist.sum(1).astype(np.float64)
-    union = gt_count + pred_count - tp
+    iou = iou_from_confusion(class_hist)
     with np.errstate(divide='ignore', invalid='ignore'):
-        iou = np.where(union > 0, tp / union, np.nan)
         class_acc = np.where(gt_count > 0, tp / gt_count, np.nan)
     total = gt_count.sum()
     return dict(acc=float(tp.sum() / total) if total > 0 else float('nan'),
                 mIoU=float(np.nanmean(iou)) if np.isfinite(iou).any() else float('nan'),
                 mAcc=float(np.nanmean(class_acc)) if np.isfinite(class_acc).any() else float('nan'),
-                IoU=iou, class_acc=class_acc, mapping=mapping, confusion=class_hist.T)
+                IoU=iou, class_acc=class_acc, mapping=mapping,
+                confusion=class_hist[:num_classes].T)
 
 
 def cluster_metrics(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_classes: int,

@@ -85,6 +85,7 @@ from torch import Tensor
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from prolab_seg.image_maps import labels_out_of_range
 from prolab_seg.properties.class_names import class_list_mismatch
 from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
 
@@ -386,11 +387,10 @@ class PropertyHead(BaseModule):
 
     def _check_label_values(self, label: Tensor) -> None:
         num_classes = self.train_vectors.shape[0]
-        bad = (label != self.ignore_index) & ((label < 0) | (label >= num_classes))
-        if bool(bad.any()):
-            values = torch.unique(label[bad]).tolist()[:10]
+        values = labels_out_of_range(label, num_classes, self.ignore_index)
+        if values:
             raise ValueError(
-                f'label values {values} are outside the {num_classes} classes of the label '
+                f'label values {values[:10]} are outside the {num_classes} classes of the label '
                 f'space {self.train_source} (ignore_index={self.ignore_index}). Check the '
                 "dataset's classes / metainfo / reduce_zero_label against the space.")
 
