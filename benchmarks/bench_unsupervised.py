@@ -55,6 +55,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
+from _memory import measure  # benchmarks/ is the script's folder
 
 import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
@@ -244,22 +245,6 @@ def equss_reinit(data: BenchData, seed: int) -> dict:
 IIC_CONFIG = REPO / 'configs' / 'iic' / 'iic_resnet18-tiny_property-world_2k.py'
 
 
-def _status_mb(field: str) -> float:
-    """A memory field of /proc/self/status (VmRSS, VmHWM, ...) in MB."""
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field)) / 1024
-
-
-def peak_rss_mb(fn: Callable[[], dict]) -> dict:
-    """Run ``fn`` and add ``wall_s`` and ``peak_mb``: how far the process's peak RSS rose above
-    its RSS at the start (the kernel's high-water mark VmHWM, reset via /proc/self/clear_refs)."""
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    rss, start = _status_mb('VmRSS'), time.perf_counter()
-    out = fn()
-    return dict(out, wall_s=time.perf_counter() - start, peak_mb=max(0.0, _status_mb('VmHWM') - rss))
-
-
 def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """RGB 0..255 images normalised with the model's data preprocessor mean/std."""
     return (images - model.data_preprocessor.mean) / model.data_preprocessor.std
@@ -440,7 +425,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     methods = args.methods or [m for m in METHODS if ONLY_ON.get(m, args.backbone) == args.backbone]
     for name in methods:
-        res = peak_rss_mb(lambda: METHODS[name](data, args.seed))
+        with measure({}) as m:  # the row's wall time and peak-RSS rise
+            res = METHODS[name](data, args.seed)
+        res = dict(res, wall_s=m['time_s'], peak_mb=max(0.0, m['delta_mib']))
         rows.append([name] + [fmt(res.get(k)) for k in keys])
         print(f'  {name}: done in {res["wall_s"]:.0f}s', file=sys.stderr, flush=True)
     print(markdown_table(header, rows))
