@@ -151,7 +151,7 @@ def evaluate_features(data: BenchData, train_feats: torch.Tensor, val_feats: tor
                       seed: int) -> dict[str, float]:
     """The shared protocol on N×C×h×w features: k-means cluster probe + linear probe."""
     hw = tuple(val_feats.shape[2:])
-    ids = kmeans_cluster_probe(_pixels(val_feats), data.num_classes, seed=seed)
+    ids = kmeans_cluster_probe(_pixels(val_feats), data.num_classes, random_state=seed)
     out = evaluate_clusters(data, torch.from_numpy(ids).view(len(val_feats), *hw))
     x, y = _pixels(train_feats), data.labels_at(data.train_labels, hw).reshape(-1).numpy()
     keep = np.random.default_rng(seed).permutation(len(x))[:LP_PIXELS]

@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import entropy
-from sklearn.cluster import KMeans
 
-from prolab_seg.properties.embedding import l2_normalize
+from prolab_seg.clustering.kmeans import SphericalKMeans
 
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_classes: int,
@@ -108,7 +107,7 @@ def cluster_metrics(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_cla
         confusion_matrix(pred, gt, num_clusters, num_classes, ignore_index))
 
 
-def kmeans_cluster_probe(features: np.ndarray, k: int, seed: int = 0,
+def kmeans_cluster_probe(features: np.ndarray, n_clusters: int, random_state: int = 0,
                          eval_features: np.ndarray | None = None, cosine: bool = True,
                          max_fit_points: int | None = 50000, n_init: int = 3) -> np.ndarray:
     """k-means cluster probe: fit on ``features`` (N×C), return cluster ids of ``eval_features``.
@@ -116,23 +115,24 @@ def kmeans_cluster_probe(features: np.ndarray, k: int, seed: int = 0,
     Args:
         features: N×C features to fit the centroids on (a random subset of ``max_fit_points``
             rows if larger).
-        k: Number of clusters (the number of classes in the protocol).
-        seed: Seed of the subsampling and of k-means (deterministic).
+        n_clusters: Number of clusters (the number of classes in the protocol).
+        random_state: Seed of the subsampling and of k-means (deterministic).
         eval_features: M×C features to assign (defaults to ``features``).
-        cosine: L2-normalise features first (cosine-similarity clusters).
+        cosine: L2-normalise features first (cosine-similarity clusters:
+            :class:`~prolab_seg.clustering.SphericalKMeans`, ``'lloyd'``); False: k-means of the
+            features as they are.
+        n_init: k-means runs, the best kept.
 
     Returns:
         int64 cluster ids, shape (M,) (or (N,)).
     """
-    def prep(x: np.ndarray) -> np.ndarray:
-        return l2_normalize(x) if cosine else np.asarray(x, dtype=np.float32)
-
-    fit = prep(features)
-    rng = np.random.default_rng(seed)
+    fit = features
+    rng = np.random.default_rng(random_state)
     if max_fit_points is not None and len(fit) > max_fit_points:
-        fit = fit[rng.choice(len(fit), max_fit_points, replace=False)]
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(fit)
-    return km.predict(prep(features if eval_features is None else eval_features)).astype(np.int64)
+        fit = np.asarray(fit)[rng.choice(len(fit), max_fit_points, replace=False)]
+    km = SphericalKMeans(n_clusters, n_init=n_init, random_state=random_state,
+                         normalize=cosine).fit(fit)
+    return km.predict(features if eval_features is None else eval_features).astype(np.int64)
 
 
 def linear_probe(features: np.ndarray, labels: np.ndarray, val_features: np.ndarray,

@@ -26,6 +26,7 @@ import numpy as np
 from .class_names import class_list_mismatch
 from .descriptions import sentences_of, validate_categories
 from .embedding import ModelLike, embed_texts, l2_normalize, model_name
+from prolab_seg.clustering.kmeans import SphericalKMeans
 from prolab_seg.registry import LABEL_SPACES
 
 from .files import atomic_write_bytes, atomic_write_text, check_outputs, sha256_file
@@ -34,6 +35,8 @@ from .report import identical_groups, label_space_report, report_markdown
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
 DEFAULT_FILENAME = 'property_space.npz'
+#: ``build_property_space``'s clustering methods: the :class:`SphericalKMeans` algorithm of each.
+METHODS = {'kmeans': 'lloyd', 'minibatch': 'minibatch'}
 
 
 @LABEL_SPACES.register_module()
@@ -309,14 +312,10 @@ def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int,
              weight: np.ndarray | None) -> tuple:
     """k-means of unit embeddings ``emb[U, E]``, each weighted by ``weight[U]`` (None: 1)
     -> (labels[U], centers[k, E])."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-    if method == 'kmeans':
-        km = KMeans(k, n_init=n_init, random_state=seed)
-    elif method == 'minibatch':
-        km = MiniBatchKMeans(k, n_init=n_init, random_state=seed,
-                             batch_size=min(4096, len(emb)))
-    else:
+    if method not in METHODS:
         raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
+    km = SphericalKMeans(k, algorithm=METHODS[method], n_init=n_init, random_state=seed,
+                         normalize=False)
     return km.fit_predict(emb, sample_weight=weight), km.cluster_centers_
 
 
