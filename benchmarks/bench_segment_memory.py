@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
         seconds = time.perf_counter() - t0
         written = sorted(f.name for f in (folder / 'out').iterdir())
     row = dict(size=args.size, classes=args.classes, properties=args.properties,
-               rss_before_mib=round(before), peak_mib=round(status_mib('VmHWM')), seconds=round(seconds),
-               written=written)
+               rss_before_mib=round(before), peak_mib=round(status_mib('VmHWM')),
+               seconds=round(seconds), written=written)
     print(f'{args.size}x{args.size} image, C={args.classes}, K={args.properties}: peak RSS '
           f'{row["peak_mib"]} MiB (RSS before segmenting {row["rss_before_mib"]} MiB), '
           f'{seconds:.0f} s; wrote {", ".join(written)}')
