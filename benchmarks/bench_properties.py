@@ -16,32 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from _memory import measure  # benchmarks/ is the script's folder
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _status_mib(field: str) -> float:
-    text = Path('/proc/self/status').read_text()
-    return int(re.search(rf'^{field}:\s+(\d+) kB', text, re.M).group(1)) / 1024
-
-
-@contextmanager
-def measure(row: dict):
-    """Fill ``row`` with wall seconds, peak RSS (MiB) and peak growth (MiB) of the block."""
-    Path('/proc/self/clear_refs').write_text('5')        # reset VmHWM to the current RSS
-    start_rss = _status_mib('VmRSS')
-    t0 = time.perf_counter()
-    yield row
-    row['time_s'] = time.perf_counter() - t0
-    row['peak_mib'] = _status_mib('VmHWM')
-    row['delta_mib'] = row['peak_mib'] - start_rss
 
 
 def print_table(title: str, rows: list[dict], columns: list[str]) -> None:

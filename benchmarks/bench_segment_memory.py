@@ -15,17 +15,12 @@ size before and after, and the wall time.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from bench_properties import _status_mib  # benchmarks/ is the script's folder
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _memory import status_mib  # benchmarks/ is the script's folder
 
 
 def write_model(folder: Path, num_classes: int, num_properties: int, embed_dim: int = 16,
@@ -89,14 +84,14 @@ def main(argv: list[str] | None = None) -> dict:
         config, checkpoint = write_model(folder, args.classes, args.properties)
         image = write_image(folder / 'large.png', args.size)
         model = load_segmentor(config, checkpoint)
-        before = _status_mib('VmRSS')
+        before = status_mib('VmRSS')
         t0 = time.perf_counter()
         segment_images(model, [image], str(folder / 'out'))
         seconds = time.perf_counter() - t0
         written = sorted(f.name for f in (folder / 'out').iterdir())
     row = dict(size=args.size, classes=args.classes, properties=args.properties,
-               rss_before_mib=round(before), peak_mib=round(_peak_mib()), seconds=round(seconds),
-               written=written)
+               rss_before_mib=round(before), peak_mib=round(status_mib('VmHWM')),
+               seconds=round(seconds), written=written)
     print(f'{args.size}x{args.size} image, C={args.classes}, K={args.properties}: peak RSS '
           f'{row["peak_mib"]} MiB (RSS before segmenting {row["rss_before_mib"]} MiB), '
           f'{seconds:.0f} s; wrote {", ".join(written)}')

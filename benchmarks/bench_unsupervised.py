@@ -45,7 +45,6 @@ missing ones printed as '-'): unsup_acc, unsup_mIoU, lp_acc, lp_mIoU, bits, s_pe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -56,11 +55,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-from PIL import Image
+from _memory import measure  # benchmarks/ is the script's folder
 
 import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.registry import MODELS
+from prolab_seg.clustering import folder
 from prolab_seg.datasets import write_property_world
+from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.evaluation import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
                                    codeword_histogram, kmeans_cluster_probe, linear_probe)
@@ -126,14 +127,12 @@ def register(name: str):
     return deco
 
 
-def load_split(root: Path, split: str, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images N×3×H×W (RGB, 0..255) and labels N×H×W (classes >= num_classes -> 255)."""
-    files = sorted((root / 'img_dir' / split).glob('*.png'))
-    imgs = np.stack([np.asarray(Image.open(f).convert('RGB')) for f in files])
-    labels = np.stack([np.asarray(Image.open(root / 'ann_dir' / split / f.name)) for f in files])
-    labels = np.where(labels < num_classes, labels, 255)
-    return (torch.from_numpy(imgs).permute(0, 3, 1, 2).float(),
-            torch.from_numpy(labels.astype(np.int64)))
+def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images N×3×H×W (RGB, 0..255) and labels N×H×W of the seen classes
+    (``PropertyWorldDataset``'s ``class_subset='seen'``: unseen-class pixels -> 255)."""
+    data = folder.load_split(root, split, class_subset='seen')
+    return (torch.from_numpy(data.images).permute(0, 3, 1, 2).float(),
+            torch.from_numpy(data.labels.astype(np.int64)))
 
 
 def _pixels(feats: torch.Tensor) -> np.ndarray:
@@ -152,7 +151,7 @@ def evaluate_features(data: BenchData, train_feats: torch.Tensor, val_feats: tor
                       seed: int) -> dict[str, float]:
     """The shared protocol on N×C×h×w features: k-means cluster probe + linear probe."""
     hw = tuple(val_feats.shape[2:])
-    ids = kmeans_cluster_probe(_pixels(val_feats), data.num_classes, seed=seed)
+    ids = kmeans_cluster_probe(_pixels(val_feats), data.num_classes, random_state=seed)
     out = evaluate_clusters(data, torch.from_numpy(ids).view(len(val_feats), *hw))
     x, y = _pixels(train_feats), data.labels_at(data.train_labels, hw).reshape(-1).numpy()
     keep = np.random.default_rng(seed).permutation(len(x))[:LP_PIXELS]
@@ -244,22 +243,6 @@ def equss_reinit(data: BenchData, seed: int) -> dict:
 
 # -- IIC and multi-level clustering rows (issue 6) -------------------------------------------
 IIC_CONFIG = REPO / 'configs' / 'iic' / 'iic_resnet18-tiny_property-world_2k.py'
-
-
-def _status_mb(field: str) -> float:
-    """A memory field of /proc/self/status (VmRSS, VmHWM, ...) in MB."""
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field)) / 1024
-
-
-def peak_rss_mb(fn: Callable[[], dict]) -> dict:
-    """Run ``fn`` and add ``wall_s`` and ``peak_mb``: how far the process's peak RSS rose above
-    its RSS at the start (the kernel's high-water mark VmHWM, reset via /proc/self/clear_refs)."""
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    rss, start = _status_mb('VmRSS'), time.perf_counter()
-    out = fn()
-    return dict(out, wall_s=time.perf_counter() - start, peak_mb=max(0.0, _status_mb('VmHWM') - rss))
 
 
 def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -398,19 +381,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def seen_class_count(root: Path) -> int:
-    """Number of seen classes of generated property-world data (its meta.json ``seen``; the
-    seen classes come first in label order, which ``load_split`` relies on)."""
-    path = root / 'meta.json'
-    if not path.is_file():
-        raise FileNotFoundError(f'{path} not found: property-world data made by '
+    """Number of seen classes of generated property-world data (its meta.json ``seen``)."""
+    meta = read_meta(root)
+    if meta is None:
+        raise FileNotFoundError(f'{root / "meta.json"} not found: property-world data made by '
                                 'tools/make_dataset.py (or this benchmark) has one')
-    meta = json.loads(path.read_text(encoding='utf-8'))
-    seen, classes = meta.get('seen'), meta.get('classes')
-    if not isinstance(seen, list) or not isinstance(classes, list) \
-            or classes[:len(seen)] != seen:
-        raise ValueError(f'{path}: expected lists "seen" and "classes" with the seen classes '
-                         'first')
-    return len(seen)
+    return len(meta['seen'])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -434,8 +410,8 @@ def main(argv: list[str] | None = None) -> None:
         write_property_world(root, spec=V1_SPEC, seed=args.seed, num_train=args.num_train,
                              num_val=args.num_val, size=64)
     num_classes = seen_class_count(root)
-    tr_x, tr_y = load_split(root, 'train', num_classes)
-    va_x, va_y = load_split(root, 'val', num_classes)
+    tr_x, tr_y = load_split(root, 'train')
+    va_x, va_y = load_split(root, 'val')
     backbone = MODELS.build(BACKBONES[args.backbone][0])
     backbone.init_weights()  # pretrained weights, if any
     data = BenchData(tr_x, tr_y, va_x, va_y, num_classes, backbone.eval(), args.iters, root,
@@ -449,7 +425,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     methods = args.methods or [m for m in METHODS if ONLY_ON.get(m, args.backbone) == args.backbone]
     for name in methods:
-        res = peak_rss_mb(lambda: METHODS[name](data, args.seed))
+        with measure({}) as m:  # the row's wall time and peak-RSS rise
+            res = METHODS[name](data, args.seed)
+        res = dict(res, wall_s=m['time_s'], peak_mb=max(0.0, m['delta_mib']))
         rows.append([name] + [fmt(res.get(k)) for k in keys])
         print(f'  {name}: done in {res["wall_s"]:.0f}s', file=sys.stderr, flush=True)
     print(markdown_table(header, rows))

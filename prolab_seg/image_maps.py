@@ -7,7 +7,8 @@ steps mmseg applies to bring them to the image (:func:`resize_plan`). A C-channe
 4000x4000 image is 64 MB per channel, so image-size quantities are computed channel group by
 channel group (:func:`iter_image_maps`, within ``MAP_BUDGET`` bytes; all channels at once when
 they fit, which is then exactly mmseg's post-processing): the label map (:func:`argmax_labels`)
-and per-label means (:func:`mean_by_label`).
+and per-label means (:func:`mean_by_label`). :func:`labels_out_of_range` finds the values of a
+label map that are neither class indices nor the ignore index.
 """
 from __future__ import annotations
 
@@ -105,3 +106,13 @@ def mean_by_label(maps: PixelData, labels: torch.Tensor, num_labels: int) -> tor
             sums.append(torch.bincount(idx, weights=(row if every else row[keep]).double(),
                                        minlength=num_labels))
     return (torch.stack(sums, 1) / counts[:, None]).float()
+
+
+def labels_out_of_range(labels: torch.Tensor, num_classes: int,
+                        ignore_index: int | None = None) -> list[int]:
+    """Sorted distinct values of the label map ``labels`` (any shape) that are neither class
+    indices ``0..num_classes-1`` nor ``ignore_index`` (if given); empty when all are valid."""
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    return torch.unique(labels[bad]).tolist()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from prolab_seg.clustering import multilevel_segment, spherical_kmeans
+from prolab_seg.clustering import SphericalKMeans, multilevel_segment
 from prolab_seg.clustering.multilevel import border_mask, orient
 from prolab_seg.evaluation import cluster_metrics
 
@@ -45,24 +45,30 @@ def test_spherical_kmeans_is_cosine_and_batched():
     x = np.concatenate([dirs[0] * rng.uniform(1, 9, (10, 1)), dirs[1] * rng.uniform(1, 9, (6, 1))])
     x = x + 0.01 * rng.standard_normal(x.shape)
     perm = rng.permutation(16)
-    labels, centroids = spherical_kmeans(np.stack([x, x[perm]]), 2, seed=0)
+    km = SphericalKMeans(2, algorithm='cosine', random_state=0).fit(np.stack([x, x[perm]]))
+    labels, centroids = km.labels_, km.cluster_centers_
     truth = np.r_[np.zeros(10), np.ones(6)]
     for lab, t in ((labels[0], truth), (labels[1], truth[perm])):
         assert len(np.unique(lab[t == 0])) == 1 and len(np.unique(lab[t == 1])) == 1
         assert lab[t == 0][0] != lab[t == 1][0]
     np.testing.assert_allclose(np.linalg.norm(centroids, axis=-1), 1, atol=1e-5)
+    np.testing.assert_array_equal(km.predict(np.stack([x, x[perm]])), labels)
     # single group, same result; deterministic for a seed
-    single, _ = spherical_kmeans(x, 2, seed=0)
-    np.testing.assert_array_equal(single, spherical_kmeans(x, 2, seed=0)[0])
+    single = SphericalKMeans(2, algorithm='cosine', random_state=0).fit_predict(x)
+    np.testing.assert_array_equal(
+        single, SphericalKMeans(2, algorithm='cosine', random_state=0).fit_predict(x))
 
 
 def test_spherical_kmeans_ignores_zero_weight_points():
     x = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0], [-1.0, -1.0]])
-    _, centroids = spherical_kmeans(x, 2, weights=[1, 1, 1, 1, 0])
+    km = SphericalKMeans(2, algorithm='cosine')
+    centroids = km.fit(x, sample_weight=[1, 1, 1, 1, 0]).cluster_centers_
     # the padded point (-1, -1) must not pull any centroid
     assert (centroids > 0.5).any(axis=1).all()
     with pytest.raises(ValueError, match='at least k'):
-        spherical_kmeans(x, 2, weights=[1, 0, 0, 0, 0])
+        km.fit(x, sample_weight=[1, 0, 0, 0, 0])
+    with pytest.raises(ValueError, match='n_init must be 1'):
+        SphericalKMeans(2, algorithm='cosine', n_init=3)
 
 
 def test_orient_is_majority_vote_of_the_level_above():
@@ -113,3 +119,32 @@ def test_cluster_segment_tool_end_to_end(property_world_root, tmp_path, monkeypa
     assert saved == json.loads(json.dumps(report))
     assert 0 <= saved['metrics']['acc'] <= 1 and 0 <= saved['metrics']['mIoU'] <= 1
     assert saved['num_images'] == len(names) and len(saved['metrics']['IoU']) == num_clusters
+
+
+def test_load_split_reads_through_the_dataset_class(property_world_v1_root, tmp_path):
+    """Pixels and labels as stored (PIL), the seen subset as ``PropertyWorldDataset`` maps it
+    (v1's seen classes come first: unseen labels -> 255) and no classes without meta.json."""
+    from prolab_seg.clustering.folder import load_split
+    root = property_world_v1_root
+    meta = json.loads((root / 'meta.json').read_text())
+    paths = sorted((root / 'img_dir' / 'val').glob('*.png'))
+    stored = np.stack([np.asarray(Image.open(root / 'ann_dir' / 'val' / p.name)) for p in paths])
+    data = load_split(root, 'val')
+    assert data.names == [p.stem for p in paths] and data.classes == meta['classes']
+    np.testing.assert_array_equal(
+        data.images, np.stack([np.asarray(Image.open(p).convert('RGB')) for p in paths]))
+    np.testing.assert_array_equal(data.labels, stored)
+    seen = load_split(root, 'val', class_subset='seen')
+    assert seen.classes == meta['seen'] == meta['classes'][:len(meta['seen'])]
+    np.testing.assert_array_equal(seen.labels,
+                                  np.where(stored < len(meta['seen']), stored, 255))
+    assert (stored[(stored != 255)] >= len(meta['seen'])).any()  # some pixels were unseen
+    bare = tmp_path / 'bare'
+    (bare / 'img_dir' / 'val').mkdir(parents=True)
+    Image.open(paths[0]).save(bare / 'img_dir' / 'val' / 'x.png')
+    data = load_split(bare, 'val')
+    assert data.classes is None and data.labels is None and data.names == ['x']
+    with pytest.raises(FileNotFoundError, match='meta.json'):
+        load_split(bare, 'val', class_subset='seen')
+    with pytest.raises(FileNotFoundError, match='no \\*.png images'):
+        load_split(bare, 'train')

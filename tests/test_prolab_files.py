@@ -80,6 +80,17 @@ def test_alias_table_and_tolerant_matching():
         match_class_names(['tank', 'storage tank'], ade, 'ade20k', 'f.json')
 
 
+def test_class_list_mismatch_names_what_differs():
+    from prolab_seg.properties.class_names import MAX_LISTED, class_list_mismatch
+    assert class_list_mismatch(['a', 'b'], ('a', 'b')) is None
+    assert class_list_mismatch(['b', 'a'], ['a', 'b']) == 'same names, different order'
+    assert class_list_mismatch(['b', 'a'], ['a', 'b'], ordered=False) is None
+    assert class_list_mismatch(['a', 'x'], ['a', 'b', 'c'], ordered=False) == \
+        "missing ['b', 'c'], unexpected ['x']"
+    many = [f'c{i}' for i in range(MAX_LISTED + 3)]
+    assert class_list_mismatch([], many) == f'missing {many[:MAX_LISTED]} (+3 more), unexpected []'
+
+
 def test_plain_file_errors_name_file_and_category(tmp_path):
     path = write_plain(tmp_path / 'd.json', names={'sky': 'skye'})
     with pytest.raises(DescriptionsError, match=r"d.json: category 'skye' is not a class of "

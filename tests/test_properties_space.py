@@ -123,7 +123,7 @@ def test_load_validates(space, tmp_path):
     with pytest.raises(ValueError, match='class list mismatch: missing \\[\\], unexpected '
                                          "\\['grass'\\]"):
         PropertySpace.load(path, classes=['zebra', 'orange', 'sky'])
-    with pytest.raises(ValueError, match='order differs'):
+    with pytest.raises(ValueError, match='same names, different order'):
         PropertySpace.load(path, classes=list(reversed(TRAITS)))
     with np.load(path) as z:
         arrays = dict(z)

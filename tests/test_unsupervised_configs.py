@@ -11,6 +11,7 @@ import pytest
 from mmengine.config import Config
 
 from prolab_seg.datasets import load_spec
+from prolab_seg.datasets.property_world import META_FORMAT
 from prolab_seg.datasets.spec import V1_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,9 +82,13 @@ def test_bench_class_count_comes_from_meta_json(tmp_path):
     bench = load_bench()
     with pytest.raises(FileNotFoundError, match='meta.json'):
         bench.seen_class_count(tmp_path)
-    (tmp_path / 'meta.json').write_text(json.dumps(dict(classes=['a', 'b', 'c'], seen=['a', 'b'],
-                                                        unseen=['c'])))
+    meta = dict(format=META_FORMAT, classes=['a', 'b', 'c'], seen=['a', 'b'], unseen=['c'],
+                palette=[[0, 0, 0]] * 3)
+    (tmp_path / 'meta.json').write_text(json.dumps(meta))
     assert bench.seen_class_count(tmp_path) == 2
+    (tmp_path / 'meta.json').write_text(json.dumps(dict(meta, seen='a')))
+    with pytest.raises(ValueError, match="meta.json: field 'seen' must be a list"):
+        bench.seen_class_count(tmp_path)
 
 
 def test_bench_rows_on_the_pretrained_backbone(tmp_path, capsys):
@@ -105,12 +110,12 @@ def test_bench_rows_on_the_pretrained_backbone(tmp_path, capsys):
     assert rows['raw features + k-means'][4] == str(32 * 320)
     assert rows['EQUSS: expand D=1024 + PQ (M=32, K=32)'][4].startswith('160 (')
     model, _ = bench.train_iic(bench.BenchData(
-        *bench.load_split(root, 'train', 18), *bench.load_split(root, 'val', 18), 18,
+        *bench.load_split(root, 'train'), *bench.load_split(root, 'val'), 18,
         None, iters=1, root=root, backbone_name='mobilenet_v2'), 0, frozen_backbone=True)
     imagenet = load_offline_weights('mobilenet_v2')
     mnv2 = model.backbone.backbone.state_dict()
     assert all(torch.equal(mnv2[k], v) for k, v in imagenet.items())  # loaded, not trained
-    feats, ids = bench.iic_encode(model, bench.load_split(root, 'val', 18)[0])
+    feats, ids = bench.iic_encode(model, bench.load_split(root, 'val')[0])
     assert feats.shape[-2:] == ids.shape[-2:] == (16, 16)
 
 

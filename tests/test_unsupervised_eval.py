@@ -58,9 +58,9 @@ def test_kmeans_probe_and_linear_probe_on_separable_blobs():
     centres = rng.normal(size=(3, 8)) * 5
     labels = rng.integers(0, 3, size=600)
     feats = centres[labels] + rng.normal(size=(600, 8)) * 0.3
-    ids = kmeans_cluster_probe(feats, k=3, seed=0)
+    ids = kmeans_cluster_probe(feats, n_clusters=3, random_state=0)
     assert cluster_metrics(ids, labels, 3, 3)['acc'] > 0.95
-    np.testing.assert_array_equal(ids, kmeans_cluster_probe(feats, k=3, seed=0))
+    np.testing.assert_array_equal(ids, kmeans_cluster_probe(feats, n_clusters=3, random_state=0))
     lp = linear_probe(feats[:400], labels[:400], feats[400:], labels[400:], num_classes=3)
     assert lp['acc'] > 0.95
 

@@ -13,8 +13,8 @@ import prolab_seg  # noqa: F401  (registers modules)
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from mmseg.structures import SegDataSample
-from prolab_seg.evaluation import ZeroShotIoUMetric
-from prolab_seg.evaluation.zero_shot import harmonic_iou, iou_from_confusion
+from prolab_seg.evaluation import ZeroShotIoUMetric, iou_from_confusion
+from prolab_seg.evaluation.zero_shot import harmonic_iou
 
 CLASSES = ('road', 'car', 'zebra', 'kite')
 UNSEEN = ['zebra', 'kite']
@@ -54,11 +54,16 @@ def evaluate(metric, samples=SAMPLES, meta=META) -> dict:
     return evaluator.evaluate(len(samples))
 
 
-def test_confusion_and_iou_match_hand_computation():
+def test_areas_and_iou_match_hand_computation():
     metric = ZeroShotIoUMetric(unseen_classes=UNSEEN)
+    assert isinstance(metric, IoUMetric)
     metric.dataset_meta = META
     metric.process({}, [seg_sample(p, g).to_dict() for p, g in SAMPLES])
-    np.testing.assert_array_equal(np.sum(metric.results, axis=0), EXPECTED_CONF)
+    intersect, union, pred, gt = (sum(area).numpy() for area in zip(*metric.results))
+    np.testing.assert_array_equal(intersect, np.diag(EXPECTED_CONF))
+    np.testing.assert_array_equal(pred, EXPECTED_CONF.sum(0))  # columns: predictions
+    np.testing.assert_array_equal(gt, EXPECTED_CONF.sum(1))
+    np.testing.assert_array_equal(union, pred + gt - intersect)
     res = metric.evaluate(len(SAMPLES))
     assert res['aAcc'] == round(100 * 7 / 10, 2)
     assert res['mIoU'] == round(100 * (1 / 2 + 3 / 4 + 1 / 3 + 1 / 2) / 4, 2)  # 25/48
@@ -81,6 +86,9 @@ def test_per_class_false_drops_class_keys():
 def test_absent_class_is_nan_and_left_out_of_the_means():
     iou = iou_from_confusion(np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0]]))
     assert iou[:2].tolist() == [3 / 4, 2 / 3] and math.isnan(iou[2])
+    # a last row of predictions of no class: misses only
+    iou = iou_from_confusion(np.array([[3, 1, 0], [0, 2, 0], [0, 0, 0], [1, 0, 0]]))
+    assert iou[:2].tolist() == [3 / 5, 2 / 3] and math.isnan(iou[2])
     meta = dict(classes=('a', 'b', 'c'), unseen=['b', 'c'])
     res = evaluate(ZeroShotIoUMetric(), [(np.array([[0, 0, 1, 1]]), np.array([[0, 0, 0, 1]]))],
                    meta)

@@ -20,8 +20,8 @@ import numpy as np
 
 from prolab_seg import apis
 from prolab_seg.datasets.property_world import read_meta
-from prolab_seg.evaluation.unsupervised import confusion_matrix
-from prolab_seg.evaluation.zero_shot import iou_from_confusion, nan_mean
+from prolab_seg.evaluation.unsupervised import confusion_matrix, iou_from_confusion
+from prolab_seg.evaluation.zero_shot import nan_mean
 from prolab_seg.image_maps import image_maps, mean_by_label
 from prolab_seg.apis import predict, top_properties
 
@@ -383,7 +383,7 @@ def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
     for f in sorted(os.listdir(ann)):
         lab = lut[np.asarray(Image.open(osp.join(ann, f)))]
         lab = lab[lab >= 0]
-        conf += confusion_matrix(rng.integers(0, n, lab.shape), lab, n, n).T  # gt x pred
+        conf += confusion_matrix(rng.integers(0, n, lab.shape), lab, n, n)
     return nan_mean(iou_from_confusion(conf)) * 100
 
 

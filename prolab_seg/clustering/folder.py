@@ -2,54 +2,66 @@
 
 Layout: ``ROOT/img_dir/SPLIT/*.png`` images (RGB) and, optionally, ``ROOT/ann_dir/SPLIT/*.png``
 labels of the same names (uint8 class ids, 255 = ignore). Class names come from
-``ROOT/meta.json`` (``classes``; written by ``tools/make_dataset.py``) unless given.
+``ROOT/meta.json`` (``classes``; written by ``tools/make_dataset.py``) unless given. The split is
+read by :class:`~prolab_seg.datasets.PropertyWorldDataset`.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from mmcv.transforms import LoadImageFromFile
 from tqdm import tqdm
 
+from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import MODELS
+from prolab_seg.datasets.property_world import PropertyWorldDataset, read_meta
 
 from .multilevel import LEVELS, MultiLevelResult, multilevel_segment
 
 
 @dataclass
 class FolderSplit:
-    """Images of one split: names (file stems), N x H x W x 3 uint8 RGB, N x H x W labels."""
+    """Images of one split: names (file stems), N x H x W x 3 uint8 RGB, N x H x W uint8 labels
+    (None without ``ann_dir/SPLIT``) and the classes they index (None without ``meta.json``)."""
 
     names: list[str]
     images: np.ndarray
     labels: np.ndarray | None
+    classes: list[str] | None
 
 
-def load_split(root: str | Path, split: str = 'val', suffix: str = '.png') -> FolderSplit:
-    """Load every image (and label map, when ``ann_dir/SPLIT`` exists) of a split.
+def load_split(root: str | Path, split: str = 'val', class_subset: str = 'all',
+               suffix: str = '.png') -> FolderSplit:
+    """Every image (and label map, when ``ann_dir/SPLIT`` exists) of a split, read by
+    :class:`~prolab_seg.datasets.PropertyWorldDataset` with ``class_subset`` (``'seen'``:
+    labels of the other classes become 255). Without a ``meta.json`` the labels are as stored
+    and ``class_subset`` must be ``'all'``.
 
     All images must share one size (stack into one array).
     """
     root = Path(root)
-    paths = sorted((root / 'img_dir' / split).glob(f'*{suffix}'))
-    if not paths:
-        raise FileNotFoundError(f'no *{suffix} images in {root / "img_dir" / split}')
-    images = np.stack([np.asarray(Image.open(p).convert('RGB')) for p in paths])
-    ann_dir = root / 'ann_dir' / split
-    labels = None
-    if ann_dir.is_dir():
-        labels = np.stack([np.asarray(Image.open(ann_dir / p.name)) for p in paths])
-    return FolderSplit([p.stem for p in paths], images, labels)
-
-
-def dataset_classes(root: str | Path) -> list[str] | None:
-    """Class names from ``ROOT/meta.json`` (None when absent)."""
-    meta = Path(root) / 'meta.json'
-    return json.loads(meta.read_text())['classes'] if meta.is_file() else None
+    meta = read_meta(root)
+    if meta is None and class_subset != 'all':
+        raise FileNotFoundError(f'{root / "meta.json"} not found: class_subset='
+                                f'{class_subset!r} needs the seen and unseen classes of '
+                                'property-world data (tools/make_dataset.py writes them)')
+    img_dir, with_labels = root / 'img_dir' / split, (root / 'ann_dir' / split).is_dir()
+    if not any(img_dir.glob(f'*{suffix}')):
+        raise FileNotFoundError(f'no *{suffix} images in {img_dir}')
+    dataset = PropertyWorldDataset(
+        data_root=str(root), data_prefix=dict(img_path=f'img_dir/{split}',
+                                              seg_map_path=f'ann_dir/{split}'),
+        img_suffix=suffix, seg_map_suffix=suffix, class_subset=class_subset, test_mode=True,
+        pipeline=[LoadImageFromFile(imdecode_backend='pillow')] + (
+            [LoadAnnotations()] if with_labels else []))
+    samples = [dataset[i] for i in range(len(dataset))]
+    images = np.stack([s['img'][..., ::-1] for s in samples])  # BGR -> RGB
+    labels = np.stack([s['gt_seg_map'] for s in samples]) if with_labels else None
+    return FolderSplit([Path(s['img_path']).stem for s in samples], images, labels,
+                       None if meta is None else list(dataset.metainfo['classes']))
 
 
 @torch.no_grad()
@@ -102,9 +114,8 @@ def segment_folder(root: str | Path, split: str = 'val', num_fg_clusters: int | 
         :func:`score` (None when the split has no labels).
     """
     data = load_split(root, split)
-    if num_classes is None:
-        classes = dataset_classes(root)
-        num_classes = len(classes) if classes else None
+    if num_classes is None and data.classes is not None:
+        num_classes = len(data.classes)
     if num_fg_clusters is None:
         if num_classes is None:
             raise ValueError('give num_fg_clusters or num_classes (no meta.json)')

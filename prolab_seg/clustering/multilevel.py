@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from prolab_seg.utils import l2_normalize
 
-from .kmeans import spherical_kmeans
+from .kmeans import SphericalKMeans
 
 LEVELS = ('dataset', 'category', 'image')
 
@@ -78,7 +78,7 @@ def orient(labels: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def foreground_levels(patches: np.ndarray, grid: tuple[int, int], num_categories: int,
-                      seed: int = 0, n_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
+                      seed: int = 0, max_iter: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Consistent dataset-, category- and image-level foreground of every patch.
 
     Args:
@@ -91,28 +91,28 @@ def foreground_levels(patches: np.ndarray, grid: tuple[int, int], num_categories
     """
     n, m, d = patches.shape
     patches = l2_normalize(patches)
+    two_means = SphericalKMeans(2, algorithm='cosine', max_iter=max_iter, random_state=seed)
     # dataset level, oriented by the border prior: background owns most border patches
-    labels, _ = spherical_kmeans(patches.reshape(1, n * m, d), 2, n_iter=n_iter, seed=seed)
+    labels = two_means.fit_predict(patches.reshape(1, n * m, d))
     border = np.broadcast_to(border_mask(*grid).reshape(1, m), (n, m)).reshape(1, n * m)
     bg_label = int(np.bincount(labels[border], minlength=2).argmax())
     dataset_fg = (labels != bg_label).reshape(n, m)
     # category level: group images by global descriptor, 2-means inside each group
-    categories, _ = spherical_kmeans(patches.mean(1), min(num_categories, n), n_iter=n_iter,
-                                     seed=seed)
+    categories = SphericalKMeans(min(num_categories, n), algorithm='cosine', max_iter=max_iter,
+                                 random_state=seed).fit_predict(patches.mean(1))
     category_fg = np.zeros((n, m), bool)
     for c in np.unique(categories):
         members = categories == c
-        labels, _ = spherical_kmeans(patches[members].reshape(1, -1, d), 2, n_iter=n_iter,
-                                     seed=seed)
+        labels = two_means.fit_predict(patches[members].reshape(1, -1, d))
         category_fg[members] = orient(labels, dataset_fg[members].reshape(1, -1)).reshape(-1, m)
     # image level: one 2-means per image, all images at once
-    labels, _ = spherical_kmeans(patches, 2, n_iter=n_iter, seed=seed)
+    labels = two_means.fit_predict(patches)
     image_fg = orient(labels, category_fg)
     return np.stack([dataset_fg, category_fg, image_fg]), categories
 
 
 def region_clusters(patches: np.ndarray, masks: np.ndarray, k: int, seed: int = 0,
-                    n_iter: int = 30) -> np.ndarray:
+                    max_iter: int = 30) -> np.ndarray:
     """Cluster per-image region descriptors: N int64 cluster ids (-1 for empty regions).
 
     Args:
@@ -125,7 +125,8 @@ def region_clusters(patches: np.ndarray, masks: np.ndarray, k: int, seed: int = 
     k = min(k, int(present.sum()))
     if k == 0:
         return np.full(len(masks), -1, np.int64)
-    labels, _ = spherical_kmeans(desc, k, weights=present, n_iter=n_iter, seed=seed)
+    labels = SphericalKMeans(k, algorithm='cosine', max_iter=max_iter,
+                             random_state=seed).fit_predict(desc, sample_weight=present)
     return np.where(present, labels, -1)
 
 
@@ -138,7 +139,7 @@ def upsample_fraction(fraction: np.ndarray, size: tuple[int, int]) -> np.ndarray
 def multilevel_segment(features: np.ndarray, num_fg_clusters: int, num_bg_clusters: int = 1,
                        num_categories: int | None = None, min_votes: int = 2,
                        out_size: tuple[int, int] | None = None, seed: int = 0,
-                       n_iter: int = 30) -> MultiLevelResult:
+                       max_iter: int = 30) -> MultiLevelResult:
     """Segment a dataset by multi-level clustering of frozen features (see module docstring).
 
     Args:
@@ -148,8 +149,8 @@ def multilevel_segment(features: np.ndarray, num_fg_clusters: int, num_bg_cluste
         num_categories: image groups of the category level (default ``num_fg_clusters``).
         min_votes: levels (1-3) that must call a patch foreground.
         out_size: (H, W) of the output masks (default: the feature grid).
-        seed: seed of every k-means.
-        n_iter: maximal k-means iterations.
+        seed: seed of every k-means (:class:`~.kmeans.SphericalKMeans`, ``'cosine'``).
+        max_iter: maximal k-means iterations.
 
     Returns:
         :class:`MultiLevelResult`; ``labels`` ids are in ``[0, num_bg + num_fg)``.
@@ -159,10 +160,10 @@ def multilevel_segment(features: np.ndarray, num_fg_clusters: int, num_bg_cluste
     n, d, h, w = features.shape
     patches = np.asarray(features, np.float32).reshape(n, d, h * w).transpose(0, 2, 1)
     levels, categories = foreground_levels(patches, (h, w), num_categories or num_fg_clusters,
-                                           seed, n_iter)
+                                           seed, max_iter)
     patch_fg = levels.sum(0) >= min_votes  # N x M
-    bg_cluster = region_clusters(patches, ~patch_fg, num_bg_clusters, seed, n_iter)
-    fg_cluster = region_clusters(patches, patch_fg, num_fg_clusters, seed, n_iter)
+    bg_cluster = region_clusters(patches, ~patch_fg, num_bg_clusters, seed, max_iter)
+    fg_cluster = region_clusters(patches, patch_fg, num_fg_clusters, seed, max_iter)
     fraction = levels.sum(0).reshape(n, h, w) / len(LEVELS)
     foreground = upsample_fraction(fraction, out_size or (h, w)) >= (min_votes - 0.5) / len(LEVELS)
     # every image has foreground or background patches; a pixel of a kind its image has no

@@ -1,21 +1,25 @@
-"""mmseg dataset class for property-world data written by ``tools/make_dataset.py``."""
+"""mmseg dataset class for property-world data written by ``tools/make_dataset.py``, and the
+reader of its ``meta.json``."""
 from __future__ import annotations
 
 import json
+import os
 import os.path as osp
 from typing import Any, Sequence
 
 import torch
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
+from prolab_seg.image_maps import labels_out_of_range
 
 from .spec import UNSEEN_CLASSES, spec_metainfo
-from .writer import META_FORMAT
 
+#: ``format`` of a ``meta.json`` written by :func:`~.writer.write_property_world`.
+META_FORMAT = 'prolab-seg/property-world@1'
 CLASS_SUBSETS = ('all', 'seen', 'unseen')
 
 
-def read_meta(data_root: str | None) -> dict | None:
+def read_meta(data_root: str | os.PathLike | None) -> dict | None:
     """``data_root/meta.json`` of a generated dataset (None if absent); ``ValueError`` naming
     the file and field if it is malformed."""
     if not data_root:
@@ -126,10 +130,10 @@ class PropertyWorldDataset(BaseSegDataset):
 
     def _check_labels(self, label: torch.Tensor, idx: int) -> None:
         num_classes = len(self.metainfo['classes'])
-        bad = label[(label >= num_classes) & (label != self.ignore_index)]
-        if bad.numel():
+        bad = labels_out_of_range(label, num_classes, self.ignore_index)
+        if bad:
             raise ValueError(
                 f'{self.get_data_info(idx)["seg_map_path"]}: label values '
-                f'{sorted(bad.unique().tolist())} are neither class indices '
+                f'{bad} are neither class indices '
                 f'0..{num_classes - 1} of {type(self).__name__} nor ignore_index '
                 f'{self.ignore_index}; was it written from another spec? (see the class doc)')

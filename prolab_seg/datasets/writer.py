@@ -21,19 +21,20 @@ import numpy as np
 from PIL import Image
 
 from .generator import SPLITS, PropertyWorldGenerator
+from .property_world import META_FORMAT, read_meta
 from .spec import load_scene, load_spec, make_palette, spec_hash
 
-META_FORMAT = 'prolab-seg/property-world@1'
 OUTPUTS = ('img_dir', 'ann_dir', 'meta.json')
 
 Progress = Callable[[str, int, int], None]
 
 
 def is_dataset_dir(out: Path) -> bool:
-    """Whether ``out`` holds a previous output of :func:`write_property_world`."""
+    """Whether ``out`` holds a previous output of :func:`write_property_world` (a meta.json
+    that :func:`~.property_world.read_meta` accepts)."""
     try:
-        return json.loads((out / 'meta.json').read_text()).get('format') == META_FORMAT
-    except (OSError, ValueError, AttributeError):
+        return read_meta(out) is not None
+    except ValueError:
         return False
 
 

@@ -9,13 +9,14 @@ from .attribute_probe import attribute_probe
 from .metrics import UnsupervisedSegMetric
 from .unsupervised import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
                            codeword_histogram, confusion_matrix, entropy_bits,
-                           hungarian_match, kmeans_cluster_probe, linear_probe,
-                           match_confusion, metrics_from_confusion)
+                           hungarian_match, iou_from_confusion, kmeans_cluster_probe,
+                           linear_probe, match_confusion, metrics_from_confusion)
 from .zero_shot import ZeroShotIoUMetric
 
 __all__ = [
     'UnsupervisedSegMetric', 'class_code_entropy', 'cluster_metrics', 'code_bits_per_pixel',
     'codeword_histogram', 'confusion_matrix', 'entropy_bits', 'hungarian_match',
-    'kmeans_cluster_probe', 'linear_probe', 'match_confusion', 'metrics_from_confusion',
+    'iou_from_confusion', 'kmeans_cluster_probe', 'linear_probe', 'match_confusion',
+    'metrics_from_confusion',
     'ZeroShotIoUMetric', 'attribute_probe'
 ]

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import entropy
-from sklearn.cluster import KMeans
 
+from prolab_seg.clustering.kmeans import SphericalKMeans
 from prolab_seg.utils import l2_normalize
 
 
@@ -36,6 +36,22 @@ def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_cl
     flat = pred[valid] * num_classes + gt[valid]
     return np.bincount(flat, minlength=num_clusters * num_classes).reshape(
         num_clusters, num_classes)
+
+
+def iou_from_confusion(hist: np.ndarray) -> np.ndarray:
+    """Per-class IoU = TP / (TP + FP + FN) of a confusion matrix counted as
+    :func:`confusion_matrix` counts: rows prediction, columns ground truth, C×C or, for
+    predictions of no class (e.g. unmatched clusters; misses only), P×C with the extra rows last.
+
+    Returns a float64 array of shape (C,); NaN for classes with neither gt pixels nor
+    predictions (as mmseg's ``IoUMetric``).
+    """
+    hist = np.asarray(hist, dtype=np.float64)
+    num_classes = hist.shape[1]
+    tp = np.diag(hist[:num_classes])
+    union = hist.sum(0) + hist[:num_classes].sum(1) - tp
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.where(union > 0, tp / union, np.nan)
 
 
 def match_confusion(hist: np.ndarray) -> np.ndarray:
@@ -65,22 +81,21 @@ def metrics_from_confusion(hist: np.ndarray, mapping: np.ndarray | None = None) 
     if mapping is None:
         mapping = match_confusion(hist)
     num_classes = hist.shape[1]
-    matched = mapping >= 0
-    # class_hist[p, g]: pixels of gt class g predicted as (matched) class p.
-    class_hist = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(class_hist, mapping[matched], hist[matched])
-    tp = np.diag(class_hist).astype(np.float64)
+    # class_hist[p, g]: pixels of gt class g predicted as (matched) class p; last row: pixels
+    # of unmatched clusters.
+    class_hist = np.zeros((num_classes + 1, num_classes), dtype=np.int64)
+    np.add.at(class_hist, np.where(mapping >= 0, mapping, num_classes), hist)
+    tp = np.diag(class_hist[:num_classes]).astype(np.float64)
     gt_count = hist.sum(0).astype(np.float64)
-    pred_count = class_hist.sum(1).astype(np.float64)
-    union = gt_count + pred_count - tp
+    iou = iou_from_confusion(class_hist)
     with np.errstate(divide='ignore', invalid='ignore'):
-        iou = np.where(union > 0, tp / union, np.nan)
         class_acc = np.where(gt_count > 0, tp / gt_count, np.nan)
     total = gt_count.sum()
     return dict(acc=float(tp.sum() / total) if total > 0 else float('nan'),
                 mIoU=float(np.nanmean(iou)) if np.isfinite(iou).any() else float('nan'),
                 mAcc=float(np.nanmean(class_acc)) if np.isfinite(class_acc).any() else float('nan'),
-                IoU=iou, class_acc=class_acc, mapping=mapping, confusion=class_hist.T)
+                IoU=iou, class_acc=class_acc, mapping=mapping,
+                confusion=class_hist[:num_classes].T)
 
 
 def cluster_metrics(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_classes: int,
@@ -93,7 +108,7 @@ def cluster_metrics(pred: np.ndarray, gt: np.ndarray, num_clusters: int, num_cla
         confusion_matrix(pred, gt, num_clusters, num_classes, ignore_index))
 
 
-def kmeans_cluster_probe(features: np.ndarray, k: int, seed: int = 0,
+def kmeans_cluster_probe(features: np.ndarray, n_clusters: int, random_state: int = 0,
                          eval_features: np.ndarray | None = None, cosine: bool = True,
                          max_fit_points: int | None = 50000, n_init: int = 3) -> np.ndarray:
     """k-means cluster probe: fit on ``features`` (N×C), return cluster ids of ``eval_features``.
@@ -101,23 +116,24 @@ def kmeans_cluster_probe(features: np.ndarray, k: int, seed: int = 0,
     Args:
         features: N×C features to fit the centroids on (a random subset of ``max_fit_points``
             rows if larger).
-        k: Number of clusters (the number of classes in the protocol).
-        seed: Seed of the subsampling and of k-means (deterministic).
+        n_clusters: Number of clusters (the number of classes in the protocol).
+        random_state: Seed of the subsampling and of k-means (deterministic).
         eval_features: M×C features to assign (defaults to ``features``).
-        cosine: L2-normalise features first (cosine-similarity clusters).
+        cosine: L2-normalise features first (cosine-similarity clusters:
+            :class:`~prolab_seg.clustering.SphericalKMeans`, ``'lloyd'``); False: k-means of the
+            features as they are.
+        n_init: k-means runs, the best kept.
 
     Returns:
         int64 cluster ids, shape (M,) (or (N,)).
     """
-    def prep(x: np.ndarray) -> np.ndarray:
-        return l2_normalize(x) if cosine else np.asarray(x, dtype=np.float32)
-
-    fit = prep(features)
-    rng = np.random.default_rng(seed)
+    fit = features
+    rng = np.random.default_rng(random_state)
     if max_fit_points is not None and len(fit) > max_fit_points:
-        fit = fit[rng.choice(len(fit), max_fit_points, replace=False)]
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(fit)
-    return km.predict(prep(features if eval_features is None else eval_features)).astype(np.int64)
+        fit = np.asarray(fit)[rng.choice(len(fit), max_fit_points, replace=False)]
+    km = SphericalKMeans(n_clusters, n_init=n_init, random_state=random_state,
+                         normalize=cosine).fit(fit)
+    return km.predict(features if eval_features is None else eval_features).astype(np.int64)
 
 
 def linear_probe(features: np.ndarray, labels: np.ndarray, val_features: np.ndarray,

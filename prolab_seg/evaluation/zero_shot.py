@@ -1,8 +1,9 @@
 """Registered mmengine metric for generalised zero-shot segmentation (seen / unseen / hIoU).
 
-The model predicts over *all* classes (seen and unseen); per-class IoU comes from the
-confusion matrix summed over the split, and is averaged separately over the seen and the unseen
-classes. The harmonic mean hIoU of the two is the usual GZSL summary (ZS3Net, SPNet, ZegFormer).
+The model predicts over *all* classes (seen and unseen); :class:`ZeroShotIoUMetric` is mmseg's
+``IoUMetric`` (per-class IoU from the areas summed over the split) that also averages the IoU
+separately over the seen and the unseen classes. The harmonic mean hIoU of the two is the usual
+GZSL summary (ZS3Net, SPNet, ZegFormer).
 """
 from __future__ import annotations
 
@@ -10,39 +11,13 @@ from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
-from mmengine.evaluator import BaseMetric
+import torch
 from mmengine.logging import MMLogger, print_log
 from prettytable import PrettyTable
 
+from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
-
-from .unsupervised import confusion_matrix
-
-
-def out_of_range(labels: np.ndarray, num_classes: int,
-                 ignore_index: int | None = None) -> np.ndarray:
-    """Sorted distinct values of ``labels`` (any shape) outside ``0..num_classes-1``.
-
-    ``ignore_index`` (if given) counts as in range. Returns a 1-D array, empty if all are valid.
-    """
-    values = np.unique(np.asarray(labels))
-    bad = (values < 0) | (values >= num_classes)
-    if ignore_index is not None:
-        bad &= values != ignore_index
-    return values[bad]
-
-
-def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    """Per-class IoU = TP / (TP + FP + FN) of a C×C confusion matrix (rows gt, columns pred).
-
-    Returns a float64 array of shape (C,); NaN for classes with neither gt pixels nor
-    predictions (as mmseg's ``IoUMetric``).
-    """
-    conf = np.asarray(conf, dtype=np.float64)
-    tp = np.diag(conf)
-    union = conf.sum(0) + conf.sum(1) - tp
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return np.where(union > 0, tp / union, np.nan)
+from prolab_seg.image_maps import labels_out_of_range
 
 
 def nan_mean(values: np.ndarray) -> float:
@@ -75,24 +50,25 @@ def unseen_mask(classes: Sequence[str], unseen: Sequence[str]) -> np.ndarray:
 
 
 @METRICS.register_module()
-class ZeroShotIoUMetric(BaseMetric):
+class ZeroShotIoUMetric(IoUMetric):
     """Generalised zero-shot IoU: mIoU over all, the seen and the unseen classes, and hIoU.
 
-    Reads ``pred_sem_seg`` / ``gt_sem_seg`` like mmseg's ``IoUMetric`` (predictions are class
-    indices over all ``dataset_meta['classes']``). Each sample adds its C×C confusion matrix
-    (rows gt, columns prediction; gt pixels equal to ``ignore_index`` are skipped);
-    :meth:`compute_metrics` sums them and returns, in percent rounded to 2 decimals, ``aAcc``,
-    ``mIoU`` (all classes, the same value as ``IoUMetric``), ``mIoU_seen``, ``mIoU_unseen``,
-    ``hIoU`` and, with ``per_class``, ``IoU.<class name>`` for every class. Classes with neither
-    gt pixels nor predictions have NaN IoU and are left out of the means. The seen classes are
-    all classes not named unseen.
+    mmseg's ``IoUMetric`` (predictions are class indices over all ``dataset_meta['classes']``;
+    each sample adds its areas from ``intersect_and_union``, gt pixels equal to
+    ``ignore_index`` skipped; per-class IoU from ``total_area_to_metrics``) with the areas
+    summed in float64, so that pixel counts stay exact on large splits. :meth:`compute_metrics`
+    returns, in percent rounded to 2 decimals, ``aAcc``, ``mIoU`` (all classes, the value of
+    ``IoUMetric``), ``mIoU_seen``, ``mIoU_unseen``, ``hIoU`` and, with ``per_class``,
+    ``IoU.<class name>`` for every class. Classes with neither gt pixels nor predictions have
+    NaN IoU and are left out of the means. The seen classes are all classes not named unseen.
 
     Args:
         unseen_classes: Names of the unseen classes; by default ``dataset_meta['unseen']``
             (``PropertyWorldDataset`` puts it there).
         ignore_index: Label ignored in the ground truth.
         per_class: Also return ``IoU.<class name>`` for every class.
-        collect_device, prefix: See mmengine ``BaseMetric``.
+        collect_device, prefix, **kwargs: See mmseg's ``IoUMetric`` (e.g. ``output_dir``,
+            ``nan_to_num``).
 
     Raises:
         ValueError: (in ``process``) on predictions, or gt values other than ``ignore_index``,
@@ -104,12 +80,12 @@ class ZeroShotIoUMetric(BaseMetric):
     def __init__(self, unseen_classes: Sequence[str] | None = None, ignore_index: int = 255,
                  collect_device: str = 'cpu', prefix: str | None = None,
                  per_class: bool = True, **kwargs) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
+        super().__init__(ignore_index=ignore_index, collect_device=collect_device,
+                         prefix=prefix, **kwargs)
         if isinstance(unseen_classes, str):
             raise TypeError(f'unseen_classes must be a list of class names, got the string '
                             f'{unseen_classes!r} (write [{unseen_classes!r}])')
         self.unseen_classes = None if unseen_classes is None else list(unseen_classes)
-        self.ignore_index = ignore_index
         self.per_class = per_class
 
     def _classes(self) -> list[str]:
@@ -134,36 +110,33 @@ class ZeroShotIoUMetric(BaseMetric):
         return unseen_mask(classes, unseen)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Append the gt×pred confusion matrix (C×C int64) of every sample to ``self.results``."""
+        """Check every sample's prediction and gt, then add its areas (``IoUMetric``)."""
         num_classes = len(self._classes())
         self._unseen_mask()  # fail on the first batch, not after the whole split
         for sample in data_samples:
-            pred = sample['pred_sem_seg']['data'].squeeze().cpu().numpy()
-            gt = sample['gt_sem_seg']['data'].squeeze().cpu().numpy()
+            pred = sample['pred_sem_seg']['data'].squeeze()
+            gt = sample['gt_sem_seg']['data'].squeeze()
             if pred.shape != gt.shape:
-                raise ValueError(f'pred_sem_seg shape {pred.shape} != gt_sem_seg shape '
-                                 f'{gt.shape} ({sample.get("img_path", "?")})')
+                raise ValueError(f'pred_sem_seg shape {tuple(pred.shape)} != gt_sem_seg shape '
+                                 f'{tuple(gt.shape)} ({sample.get("img_path", "?")})')
             for name, labels, ignore in (('predictions', pred, None),
                                          ('gt labels', gt, self.ignore_index)):
-                bad = out_of_range(labels, num_classes, ignore)
-                if bad.size:
+                bad = labels_out_of_range(labels, num_classes, ignore)
+                if bad:
                     raise ValueError(
-                        f'{name} {bad[:10].tolist()} are outside 0..{num_classes - 1} '
+                        f'{name} {bad[:10]} are outside 0..{num_classes - 1} '
                         f'({num_classes} classes; ignore_index={self.ignore_index}) '
                         f'in {sample.get("img_path", "a sample")}')
-            # confusion_matrix counts (pred, gt); transpose to gt x pred.
-            self.results.append(
-                confusion_matrix(pred, gt, num_classes, num_classes, self.ignore_index).T)
+        super().process(data_batch, data_samples)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        """Seen / unseen / harmonic mIoU from the summed confusion matrix; log a class table."""
+        """Seen / unseen / harmonic mIoU from the summed areas; log a class table."""
         logger: MMLogger = MMLogger.get_current_instance()
         classes = self._classes()
         unseen = self._unseen_mask()
-        conf = np.sum(results, axis=0)
-        iou = iou_from_confusion(conf)
-        total = conf.sum()
-        acc = float(np.trace(conf) / total) if total > 0 else float('nan')
+        areas = [torch.stack(area).double().sum(0) for area in zip(*results)]
+        per_class = self.total_area_to_metrics(*areas, ['mIoU'], self.nan_to_num)
+        iou = per_class['IoU']
         seen_miou, unseen_miou = nan_mean(iou[~unseen]), nan_mean(iou[unseen])
 
         def pct(value: float) -> float:  # fraction -> percent, rounded like IoUMetric
@@ -177,7 +150,7 @@ class ZeroShotIoUMetric(BaseMetric):
                   logger=logger)
 
         metrics = OrderedDict(
-            aAcc=pct(acc), mIoU=pct(nan_mean(iou)), mIoU_seen=pct(seen_miou),
+            aAcc=pct(per_class['aAcc']), mIoU=pct(nan_mean(iou)), mIoU_seen=pct(seen_miou),
             mIoU_unseen=pct(unseen_miou), hIoU=pct(harmonic_iou(seen_miou, unseen_miou)))
         if self.per_class:
             metrics.update((f'IoU.{name}', pct(v)) for name, v in zip(classes, iou))

@@ -1,5 +1,6 @@
-"""Category names: a file's names matched to a dataset's class list, and sentences that name
-their own category.
+"""Category names: a file's names matched to a dataset's class list, how a list of names
+differs from a class list (:func:`class_list_mismatch`), and sentences that name their own
+category.
 
 Matching (:func:`match_class_names`), first rule that applies:
 
@@ -40,6 +41,8 @@ CLASS_ALIASES: dict[str, dict[str, str]] = {
 }
 #: COCO-Stuff's suffixes for the remainder of a stuff group (``wall-other``, ``desk-stuff``).
 GROUP_SUFFIXES = ('other', 'stuff')
+#: Names listed at most per kind of difference by :func:`class_list_mismatch`.
+MAX_LISTED = 20
 
 
 def normalize_name(name: str) -> str:
@@ -134,6 +137,32 @@ def match_class_names(names: Sequence[str], classes: Sequence[str], dataset: str
                              f'class {found!r}')
         out[name] = found
     return out
+
+
+def class_list_mismatch(names: Sequence[str], classes: Sequence[str],
+                        ordered: bool = True) -> str | None:
+    """How the category names ``names`` (of a label space or a file) differ from the class list
+    ``classes``, in one phrase for an error message; None when they are the same names (in the
+    same order, with ``ordered``).
+
+    The phrase is ``missing [...], unexpected [...]`` (classes not among ``names``, names that
+    are no class; at most ``MAX_LISTED`` of each, then ``(+N more)``), or ``same names,
+    different order``.
+    """
+    names, classes = [str(n) for n in names], [str(c) for c in classes]
+    if names == classes:
+        return None
+    name_set, class_set = set(names), set(classes)
+    missing = [c for c in classes if c not in name_set]
+    unexpected = [n for n in names if n not in class_set]
+    if missing or unexpected:
+        return f'missing {_listed(missing)}, unexpected {_listed(unexpected)}'
+    return 'same names, different order' if ordered else None
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - MAX_LISTED
+    return f'{names[:MAX_LISTED]}' + (f' (+{more} more)' if more > 0 else '')
 
 
 def naming_pattern(phrases: Iterable[str]) -> re.Pattern | None:

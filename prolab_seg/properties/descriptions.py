@@ -33,7 +33,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 from prolab_seg.errors import ProlabError
 
-from .class_names import match_class_names, sentences_of
+from .class_names import class_list_mismatch, match_class_names, sentences_of
 from .files import atomic_write_text, sha256_file
 from .names import category_names
 
@@ -149,12 +149,10 @@ def validate_categories(categories: object, source: str = '<dict>',
     categories = dict(zip(names, categories.values()))
     if classes is not None:
         classes = category_names(classes, f'{source} (class list)', DescriptionsError)
-        missing = [c for c in classes if c not in categories]
-        extra = [c for c in categories if c not in set(classes)]
-        if missing or extra:
+        mismatch = class_list_mismatch(list(categories), classes, ordered=False)
+        if mismatch:
             raise DescriptionsError(
-                f'{source}: categories do not match the class list: missing {missing}, '
-                f'unexpected {extra}')
+                f'{source}: categories do not match the class list: {mismatch}')
     out = {}
     for name, sentences in categories.items():
         where = f'{source}: category {name!r}'
@@ -266,9 +264,8 @@ def check_dataset_key(dataset: str, names: Sequence[str], classes: Sequence[str]
     known key ``dataset``, are that dataset's ``classes``; the error names the key, the
     categories that differ and the fix (another key whose classes they are, or a name that is
     not a known key, e.g. the spec's)."""
-    missing = [c for c in classes if c not in set(names)]
-    extra = [c for c in names if c not in set(classes)]
-    if not missing and not extra:
+    mismatch = class_list_mismatch(names, classes, ordered=False)
+    if not mismatch:
         return
     matching = [k for k in DATASETS if k != dataset and set(dataset_class_names(k)) == set(names)]
     fix = (f'set "dataset" to {matching[0]!r}, whose classes these are' if matching else
@@ -276,8 +273,7 @@ def check_dataset_key(dataset: str, names: Sequence[str], classes: Sequence[str]
            f'known dataset key, e.g. the spec\'s file name (known keys: {sorted(DATASETS)})')
     raise DescriptionsError(
         f'{source}: its "dataset" is {dataset!r}, a known dataset key, so its categories must '
-        f'be the classes of {dataset!r}; they differ: missing {missing}, unexpected {extra}. Fix: '
-        f'{fix}')
+        f'be the classes of {dataset!r}; they differ: {mismatch}. Fix: {fix}')
 
 
 def load_descriptions(path: str | os.PathLike, classes: Sequence[str] | None = None,

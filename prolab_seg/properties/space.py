@@ -23,9 +23,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .class_names import sentences_of
+from .class_names import class_list_mismatch, sentences_of
 from .descriptions import validate_categories
 from .embedding import ModelLike, embed_texts, model_name
+from prolab_seg.clustering.kmeans import SphericalKMeans
 from prolab_seg.registry import LABEL_SPACES
 from prolab_seg.utils import l2_normalize
 
@@ -35,6 +36,8 @@ from .report import identical_groups, label_space_report, report_markdown
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
 DEFAULT_FILENAME = 'property_space.npz'
+#: ``build_property_space``'s clustering methods: the :class:`SphericalKMeans` algorithm of each.
+METHODS = {'kmeans': 'lloyd', 'minibatch': 'minibatch'}
 
 
 @LABEL_SPACES.register_module()
@@ -227,11 +230,9 @@ class PropertySpace(LabelSpace):
         """
         path = Path(path) if Path(path).is_file() else _artifact_path(path)
         space = cls.from_arrays(read_arrays(path), str(path))
-        if classes is not None and list(classes) != space.class_names:
-            missing = [c for c in classes if c not in space.class_names]
-            extra = [c for c in space.class_names if c not in classes]
-            raise LabelSpaceError(f'{path}: class list mismatch: missing {missing}, unexpected '
-                                  f'{extra}' + ('' if missing or extra else ', order differs'))
+        mismatch = None if classes is None else class_list_mismatch(space.class_names, classes)
+        if mismatch:
+            raise LabelSpaceError(f'{path}: class list mismatch: {mismatch}')
         for src in space.meta.get('sources', []) if check_sources else []:
             if not Path(src['path']).is_file():
                 raise LabelSpaceError(f'{path}: descriptions file {src["path"]} not found')
@@ -312,14 +313,10 @@ def _cluster(emb: np.ndarray, k: int, method: str, n_init: int, seed: int,
              weight: np.ndarray | None) -> tuple:
     """k-means of unit embeddings ``emb[U, E]``, each weighted by ``weight[U]`` (None: 1)
     -> (labels[U], centers[k, E])."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans
-    if method == 'kmeans':
-        km = KMeans(k, n_init=n_init, random_state=seed)
-    elif method == 'minibatch':
-        km = MiniBatchKMeans(k, n_init=n_init, random_state=seed,
-                             batch_size=min(4096, len(emb)))
-    else:
+    if method not in METHODS:
         raise ValueError(f'unknown clustering method {method!r}; use kmeans or minibatch')
+    km = SphericalKMeans(k, algorithm=METHODS[method], n_init=n_init, random_state=seed,
+                         normalize=False)
     return km.fit_predict(emb, sample_weight=weight), km.cluster_centers_
 
 

@@ -85,6 +85,8 @@ from torch import Tensor
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from prolab_seg.image_maps import labels_out_of_range
+from prolab_seg.properties.class_names import class_list_mismatch
 from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
 
 from .chunked import label_resolution_cosine
@@ -146,18 +148,12 @@ class CentroidConv2d(nn.Conv2d):
 
 
 def _check_names(expected: Optional[Sequence[str]], space: LabelSpace, what: str) -> None:
-    if expected is None:
-        return
-    expected = [str(n) for n in expected]
-    if expected != space.class_names:
-        missing = [n for n in expected if n not in space.class_names]
-        extra = [n for n in space.class_names if n not in expected]
+    mismatch = None if expected is None else class_list_mismatch(space.class_names, expected)
+    if mismatch:
         raise ValueError(
             f'{what} {space.source} does not match the configured classes: '
-            f'{len(space.class_names)} categories in the space vs {len(expected)} in the config'
-            + (f'; missing from the space: {missing[:10]}' if missing else '')
-            + (f'; not in the config: {extra[:10]}' if extra else '')
-            + ('' if missing or extra else '; same names, different order') + '.')
+            f'{len(space.class_names)} categories in the space vs {len(expected)} in the '
+            f'config: {mismatch}.')
 
 
 def _deprecated_key(new: Any, old: Any, new_name: str, old_name: str) -> Any:
@@ -391,11 +387,10 @@ class PropertyHead(BaseModule):
 
     def _check_label_values(self, label: Tensor) -> None:
         num_classes = self.train_vectors.shape[0]
-        bad = (label != self.ignore_index) & ((label < 0) | (label >= num_classes))
-        if bool(bad.any()):
-            values = torch.unique(label[bad]).tolist()[:10]
+        values = labels_out_of_range(label, num_classes, self.ignore_index)
+        if values:
             raise ValueError(
-                f'label values {values} are outside the {num_classes} classes of the label '
+                f'label values {values[:10]} are outside the {num_classes} classes of the label '
                 f'space {self.train_source} (ignore_index={self.ignore_index}). Check the '
                 "dataset's classes / metainfo / reduce_zero_label against the space.")
 

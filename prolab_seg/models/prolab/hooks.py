@@ -5,6 +5,7 @@ from __future__ import annotations
 from mmengine.hooks import Hook
 
 from mmseg.registry import HOOKS
+from prolab_seg.properties.class_names import class_list_mismatch
 from prolab_seg.properties.label_space import LabelSpaceError
 
 
@@ -29,21 +30,12 @@ def _dataset_classes(loader):
 
 
 def _compare(kind, names, classes, source):
-    if classes is None or list(names) == list(classes):
-        return
-    missing = [c for c in classes if c not in names]
-    extra = [n for n in names if n not in classes]
-    detail = []
-    if missing:
-        detail.append(f'dataset classes missing from the space: {missing[:10]}')
-    if extra:
-        detail.append(f'space categories not in the dataset: {extra[:10]}')
-    if not detail:
-        detail.append('same names in a different order')
-    raise LabelSpaceError(
-        f'{kind} property space {source} ({len(names)} categories) does not match the '
-        f'{len(classes)} dataset classes: ' + '; '.join(detail) +
-        '. Rebuild the space from the dataset descriptions or set the dataset metainfo.classes.')
+    mismatch = None if classes is None else class_list_mismatch(names, classes)
+    if mismatch:
+        raise LabelSpaceError(
+            f'{kind} property space {source} ({len(names)} categories) does not match the '
+            f'{len(classes)} dataset classes: {mismatch}. Rebuild the space from the dataset '
+            'descriptions or set the dataset metainfo.classes.')
 
 
 @HOOKS.register_module()
