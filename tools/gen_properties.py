@@ -109,11 +109,17 @@ def _saved_note(cache: str) -> str:
             'only for the missing ones.')
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
-    return value
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f'must be at least {low}, got {value}')
+        return value
+    parse.__name__ = 'integer'  # argparse's "invalid integer value: 'x'"
+    return parse
+
+
+_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
 
 
 def cmd_describe(args) -> int:
@@ -137,7 +143,8 @@ def cmd_describe(args) -> int:
         try:
             result = describe_categories(
                 names, args.model, base_url=args.base_url, dataset=args.dataset, cache=cache,
-                concurrency=args.concurrency, retry=retry, timeout=args.timeout,
+                concurrency=args.concurrency, retry=retry, max_retries=args.max_retries,
+                timeout=args.timeout,
                 temperature=args.temperature, json_mode=not args.no_json_mode,
                 prompt_version=args.prompt_version, deadline=args.deadline,
                 on_done=lambda name, ok: bar.update(1))
@@ -308,11 +315,17 @@ def parse_args(argv=None):
     d.add_argument('--base-url', help='e.g. http://127.0.0.1:8000/v1 (default: OpenAI)')
     d.add_argument('--model', required=True, help='chat model name on the server')
     d.add_argument('--concurrency', type=_positive_int, default=4, help='requests in flight')
-    d.add_argument('--max-attempts', type=_positive_int, default=5)
-    d.add_argument('--base-delay', type=float, default=1.0, help='first backoff delay (s)')
-    d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
-    d.add_argument('--timeout', type=float, default=60.0, help='per request (s); a few '
-                   'timeouts in a row stop the run')
+    d.add_argument('--max-retries', type=_non_negative_int, default=2,
+                   help="the openai client's retries of a request on 408, 409, 429 and 5xx "
+                   'answers, timeouts and connection errors, with its own backoff (default 2)')
+    d.add_argument('--max-attempts', type=_positive_int, default=5,
+                   help='answers asked for per category while they are invalid (malformed, '
+                   'short, truncated, naming the category)')
+    d.add_argument('--base-delay', type=float, default=1.0,
+                   help='first delay before asking again after an invalid answer (s)')
+    d.add_argument('--max-delay', type=float, default=30.0, help='cap of that delay (s)')
+    d.add_argument('--timeout', type=float, default=60.0, help='per attempt (s); 3 timed-out '
+                   'attempts in a row stop the run')
     d.add_argument('--deadline', type=float,
                    help='the most seconds the whole run may take (default: no limit)')
     d.add_argument('--temperature', type=float, default=0.7)
