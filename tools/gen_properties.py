@@ -3,8 +3,8 @@
 
   describe       ask an OpenAI-compatible chat server for descriptions ->
                  descriptions/<dataset>.json (key from OPENAI_API_KEY; resumable cache beside --out)
-  build          embed descriptions + k-means -> property space (.npz + .json/.md summary with the
-                 label-space report)
+  build          embed descriptions + k-means -> property space (.npz, and a .json/.md summary
+                 with the label-space report)
   report         how much a space's categories share properties (single-category properties,
                  properties per category, identical vectors, nearest categories, named sentences)
   assign         map new categories into an existing space by nearest centroid (no re-clustering)
@@ -100,6 +100,27 @@ def _print_report(report: dict, show: int) -> None:
         print(f'warning: {line}', file=sys.stderr)
 
 
+def _space_files(out) -> list[Path]:
+    """The property-space file ``--out`` names (a ``.npz``, or ``property_space.npz`` in the
+    folder ``out``) and its ``.json`` / ``.md`` summaries."""
+    from prolab_seg.properties import PropertySpace
+    path = PropertySpace.output_path(out)
+    return [path, path.with_suffix('.json'), path.with_suffix('.md')]
+
+
+def _write_summaries(path: Path, report: dict | None = None) -> None:
+    """The ``.json`` / ``.md`` summaries of the property space saved at ``path`` (as read back:
+    its meta holds the format and content hash), with the label-space ``report`` (default:
+    that of the space alone)."""
+    from prolab_seg.properties import PropertySpace
+    from prolab_seg.properties.files import atomic_write_text
+    space = PropertySpace.load(path)
+    _, summary_json, summary_md = _space_files(path)
+    atomic_write_text(summary_json, json.dumps(space.summary(report=report), indent=2,
+                                               ensure_ascii=False) + '\n')
+    atomic_write_text(summary_md, space.summary_markdown(report=report))
+
+
 def _saved_note(cache: str) -> str:
     """What an interrupted or failed ``describe`` kept, and how to continue."""
     if not Path(cache).exists():
@@ -170,10 +191,10 @@ def cmd_describe(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, PropertySpace,
-                                       build_property_space, label_space_report)
+    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, build_property_space,
+                                       label_space_report)
     from prolab_seg.properties.files import check_outputs
-    check_outputs(PropertySpace.output_files(args.out), args.descriptions)  # before any work
+    check_outputs(_space_files(args.out), args.descriptions)  # before any work
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
     dataset = '+'.join(s.dataset for s in sets)
@@ -187,7 +208,8 @@ def cmd_build(args) -> int:
         weight_repeats=args.weight_repeats,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
     report = label_space_report(space, synonyms=_synonyms(sets), dataset=dataset)
-    path = space.save(args.out, args.descriptions, report=report)
+    path = space.save(args.out, args.descriptions)
+    _write_summaries(path, report)
     t = space.meta['timing']
     print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> '
           f'K={space.num_properties} properties (embed {t["embed_s"]:.1f}s, cluster '
@@ -205,7 +227,7 @@ def cmd_report(args) -> int:
     from prolab_seg.properties.files import atomic_write_text, check_outputs
     space = load_label_space(args.space)
     if args.json:  # neither an input nor the space's own files (its summaries)
-        check_outputs([args.json], [*space.input_files(), *type(space).output_files(space.source),
+        check_outputs([args.json], [*space.input_files(), *_space_files(space.source),
                                     *(args.descriptions or [])])
     descriptions, synonyms = None, {}
     if args.descriptions:
@@ -225,16 +247,16 @@ def cmd_report(args) -> int:
 
 
 def cmd_import_prolab(args) -> int:
-    from prolab_seg.properties import (PropertySpace, import_prolab_properties,
-                                       label_space_report)
+    from prolab_seg.properties import import_prolab_properties, label_space_report
     from prolab_seg.properties.files import check_outputs
     inputs = [args.properties, args.embeddings]
-    check_outputs(PropertySpace.output_files(args.out), inputs)  # before any work
+    check_outputs(_space_files(args.out), inputs)  # before any work
     space = import_prolab_properties(args.properties, args.dataset, embeddings=args.embeddings,
                                      model=args.model, batch_size=args.batch_size)
     _print_renamed(args.properties, args.dataset, space.meta['sources'][0].get('renamed', {}))
     report = label_space_report(space, dataset=args.dataset)
-    path = space.save(args.out, inputs, report=report)
+    path = space.save(args.out, inputs)
+    _write_summaries(path, report)
     print(f'{space.num_classes} categories, {len(space.texts)} member descriptions -> '
           f'K={space.num_properties} properties, E={space.embed_dim} (centroids: '
           f'{space.meta["centroids_from"]})')
@@ -265,7 +287,7 @@ def cmd_assign(args) -> int:
     from prolab_seg.properties import PropertySpace, assign_categories
     from prolab_seg.properties.files import check_outputs
     space = PropertySpace.load(args.space)
-    check_outputs(PropertySpace.output_files(args.out), [space.source, *args.descriptions])
+    check_outputs(_space_files(args.out), [space.source, *args.descriptions])
     model = _space_model(args.model, space.meta.get('embedding_model'))
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
@@ -276,6 +298,7 @@ def cmd_assign(args) -> int:
                               meta={'sources': [s.source_meta() for s in sets]})
     full = space.extend(added)
     path = full.save(args.out, [space.source, *args.descriptions])
+    _write_summaries(path)
     sim = full.similarity()
     print(f'assigned {added.num_classes} new categories onto K={space.num_properties}; '
           f'wrote {path}')

@@ -85,7 +85,8 @@ from torch import Tensor
 from mmseg.models.losses import accuracy
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
-from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
+from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace
+from prolab_seg.registry import LABEL_SPACES
 
 from .chunked import label_resolution_cosine
 from .loss import LabelTargets, PropertyLoss
@@ -235,9 +236,9 @@ class PropertyHead(BaseModule):
         if label_space is None:
             raise ValueError('PropertyHead needs label_space (path to a property-space .npz '
                              'built with tools/gen_properties.py build)')
-        train_space = build_label_space(label_space)
+        train_space = LABEL_SPACES.build(label_space)
         test_space = train_space if test_label_space is None else \
-            build_label_space(test_label_space)
+            LABEL_SPACES.build(test_label_space)
         _check_names(class_names, train_space, 'label_space')
         if test_classes is not None:
             test_space = test_space.select(test_classes, train_space.class_names)
@@ -345,9 +346,9 @@ class PropertyHead(BaseModule):
     # ---------------------------------------------------------------- label spaces
     def set_categories(self, space: Any,
                        classes: Union[str, Sequence[str], None] = None) -> LabelSpace:
-        """Switch the inference label space (anything :func:`build_label_space` takes),
+        """Switch the inference label space (anything ``LABEL_SPACES.build`` takes),
         optionally keeping only ``classes``; returns the space in use."""
-        space = build_label_space(space)
+        space = LABEL_SPACES.build(space)
         if classes is not None:
             space = space.select(classes, self.train_class_names)
         self.train_space.check_compatible(space, 'inference label space')
