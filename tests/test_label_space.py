@@ -1,5 +1,6 @@
-"""LabelSpace: one type for every label-space kind, built from the registry, with true metadata;
-PropertyHead's label_space keys (old ones deprecated) and its property-loss interface."""
+"""LabelSpace: one type for every label-space kind, built from the registry, with true metadata,
+one file format (files of the earlier layouts still load); PropertyHead's label_space keys (the
+removed ones refused by name) and its property-loss interface."""
 import hashlib
 import json
 import subprocess
@@ -10,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import prolab_seg  # noqa: F401
@@ -228,20 +228,15 @@ def fcn():
                 dropout_ratio=0.0, norm_cfg=None)
 
 
-def test_deprecated_keys_still_work_and_say_so(tmp_path, capsys):
+@pytest.mark.parametrize('old, new', [('property_space', 'label_space'),
+                                      ('test_property_space', 'test_label_space')])
+def test_removed_keys_are_refused_naming_their_replacement(old, new):
     space = property_space(['a', 'b'])
-    logger = MMLogger.get_current_instance()
-    with pytest.MonkeyPatch.context() as mp:
-        said = []
-        mp.setattr(logger, 'log', lambda level, msg, *a, **k: said.append(msg))
-        head = MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
-                                 test_property_space=space.subset(['b'])))
-    assert head.train_class_names == ['a', 'b'] and head.test_class_names == ['b']
-    assert any('`property_space` is deprecated, use `label_space`' in m for m in said), said
-    assert any('`test_property_space` is deprecated' in m for m in said), said
-    with pytest.raises(ValueError, match='give label_space only'):
-        MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
-                          label_space=space))
+    with pytest.raises(TypeError, match=rf"unknown config keys \['{old}'\]: `{old}` was "
+                                        rf"removed, use `{new}`$"):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space, **{old: space}))
+    with pytest.raises(TypeError, match=r"unknown config keys \['colour'\]$"):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space, colour='red'))
 
 
 def test_stock_losses_are_refused_at_build_time():

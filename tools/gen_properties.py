@@ -27,14 +27,15 @@ Examples:
   python tools/gen_properties.py import-prolab --properties property_ade20k.json \\
       --dataset ade20k --out work_dirs/ade_prolab.npz \\
       --model 'hf-mean:/models/bge-base-en-v1.5?lower'
+  # a space of the seen categories, the unseen ones assigned onto it, and a name-embedding
+  # space of the seen ones (UNSEEN: the unseen categories' names; property-world's are listed
+  # in configs/property_world/README.md)
   python tools/gen_properties.py build --descriptions descriptions/property_world.json \\
-      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
-      --out work_dirs/pw_seen
+      --exclude UNSEEN --out work_dirs/pw_seen
   python tools/gen_properties.py assign --space work_dirs/pw_seen \\
       --descriptions descriptions/property_world.json --out work_dirs/pw_all
   python tools/gen_properties.py names --descriptions descriptions/property_world.json \\
-      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
-      --out work_dirs/pw_names_seen.npz
+      --exclude UNSEEN --out work_dirs/pw_names_seen.npz
 """
 from __future__ import annotations
 
