@@ -48,15 +48,21 @@ def test_spherical_kmeans_is_cosine_and_batched():
     km = SphericalKMeans(2, algorithm='cosine', random_state=0).fit(np.stack([x, x[perm]]))
     labels, centroids = km.labels_, km.cluster_centers_
     truth = np.r_[np.zeros(10), np.ones(6)]
-    for lab, t in ((labels[0], truth), (labels[1], truth[perm])):
+    # each group, and a single group (N x D): the partition of the directions, each centroid
+    # the normalised mean of its points' unit vectors (recomputed here)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    one = SphericalKMeans(2, algorithm='cosine', random_state=0).fit(x)
+    single = (one.labels_, one.cluster_centers_)
+    for points, lab, cent, t in ((unit, labels[0], centroids[0], truth),
+                                 (unit[perm], labels[1], centroids[1], truth[perm]),
+                                 (unit, *single, truth)):
+        assert lab.shape == (16, ) and cent.shape == (2, 3)
         assert len(np.unique(lab[t == 0])) == 1 and len(np.unique(lab[t == 1])) == 1
         assert lab[t == 0][0] != lab[t == 1][0]
-    np.testing.assert_allclose(np.linalg.norm(centroids, axis=-1), 1, atol=1e-5)
+        for j in range(2):
+            mean = points[lab == j].mean(0)
+            np.testing.assert_allclose(cent[j], mean / np.linalg.norm(mean), atol=1e-5)
     np.testing.assert_array_equal(km.predict(np.stack([x, x[perm]])), labels)
-    # single group, same result; deterministic for a seed
-    single = SphericalKMeans(2, algorithm='cosine', random_state=0).fit_predict(x)
-    np.testing.assert_array_equal(
-        single, SphericalKMeans(2, algorithm='cosine', random_state=0).fit_predict(x))
 
 
 def test_spherical_kmeans_ignores_zero_weight_points():

@@ -111,6 +111,10 @@ def test_spec_yaml_and_file_errors(tmp_path):
     bad.write_text('{"categories": [')
     with pytest.raises(SpecError, match='bad.json: invalid JSON'):
         load_spec(bad)
+    unsafe = tmp_path / 'unsafe.yaml'                  # a YAML spec holds plain data only
+    unsafe.write_text('!!python/object/apply:os.getcwd []\n')
+    with pytest.raises(SpecError, match='unsafe.yaml: invalid YAML'):
+        load_spec(unsafe)
     with pytest.raises(SpecError, match='missing.json: spec file not found'):
         load_spec(tmp_path / 'missing.json')
 

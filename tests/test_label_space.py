@@ -1,14 +1,16 @@
-"""LabelSpace: one type for every label-space kind, built from the registry, with true metadata;
-PropertyHead's label_space keys (old ones deprecated) and its property-loss interface."""
+"""LabelSpace: one type for every label-space kind, built from the registry, with true metadata,
+one file format (files of the earlier layouts still load); PropertyHead's label_space keys (the
+removed ones refused by name) and its property-loss interface."""
+import hashlib
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import prolab_seg  # noqa: F401
@@ -16,6 +18,7 @@ from mmseg.registry import MODELS
 from prolab_seg.properties import (AttributeSpace, LabelSpace, NameEmbeddingSpace, PropertySpace,
                                    build_label_space, load_label_space)
 from prolab_seg.properties.label_space import CENTROID_ATOL
+from prolab_seg.registry import LABEL_SPACES
 
 init_default_scope('mmseg')
 REPO = Path(__file__).resolve().parents[1]
@@ -93,8 +96,13 @@ def test_kinds_are_read_from_the_file_and_built_from_configs(tmp_path):
     inline = build_label_space(dict(type='AttributeSpace', class_names=['a'], vectors=[[1.0]],
                                     centroids=[[1.0]], meta=dict(property_names=['p'])))
     assert type(inline) is AttributeSpace
-    with pytest.raises(KeyError, match='not a registered label space'):
+    with pytest.raises(KeyError, match='NoSuchSpace is not in the .*label space registry'):
         build_label_space(dict(type='NoSuchSpace', path=prop_path))
+    with pytest.raises(KeyError, match='NoSuchSpace is not in the .*label space registry'):
+        LABEL_SPACES.build(dict(type='NoSuchSpace', class_names=['a'], vectors=[[1.0]]))
+    assert type(LABEL_SPACES.build(names_path)) is NameEmbeddingSpace
+    assert LABEL_SPACES.build(dict(type='PropertySpace', path=prop_path,
+                                   classes=['a', 'b'])).class_names == ['a', 'b']
     np.savez(tmp_path / 'odd.npz', format=np.array('someone-else@9'), vectors=np.eye(2))
     with pytest.raises(ValueError, match="odd.npz: unknown label-space format 'someone-else@9'"):
         load_label_space(tmp_path / 'odd.npz')
@@ -102,6 +110,101 @@ def test_kinds_are_read_from_the_file_and_built_from_configs(tmp_path):
         prop.extend(NameEmbeddingSpace(['z'], np.ones((1, K))))
     with pytest.raises(ValueError, match='saved as a .npz'):
         names.save(tmp_path / 'names')
+
+
+def _old_label_space_file(path, fmt, names, vectors, meta, centroids=None, compressed=False):
+    """A file as LabelSpace.save wrote it before the formats were one: a ``format`` array,
+    no content hash (uncompressed; ``compressed``: the same arrays compressed)."""
+    arrays = dict(format=np.array(fmt), class_names=np.array(names), vectors=vectors,
+                  meta=np.array(json.dumps(meta)))
+    if centroids is not None:
+        arrays['centroids'] = centroids
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def _old_property_space_file(path, names, vectors, centroids, texts, text_class, text_cluster,
+                             text_score, meta, compressed=True):
+    """A file as PropertySpace.save wrote it before the formats were one: format and content
+    hash in ``meta`` (compressed; ``compressed=False``: the same arrays uncompressed)."""
+    h = hashlib.sha256(json.dumps([names, texts], ensure_ascii=False).encode())
+    for a in (vectors, centroids, text_class, text_cluster, text_score):
+        h.update(np.ascontiguousarray(a).tobytes())
+    meta = dict(meta, format='prolab-seg/property-space@1', content_sha256=h.hexdigest())
+    (np.savez_compressed if compressed else np.savez)(
+        path, class_names=np.array(names, dtype=str), vectors=vectors, centroids=centroids,
+        texts=np.array(texts, dtype=str), text_class=text_class, text_cluster=text_cluster,
+        text_score=text_score, meta=np.array(json.dumps(meta)))
+    return path
+
+
+@pytest.mark.parametrize('compressed', [False, True])
+def test_files_of_the_earlier_layouts_still_load(tmp_path, compressed):
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(3, 5)).astype(np.float32)
+    old = _old_label_space_file(tmp_path / 'names.npz', 'prolab-seg/label-embedding@1',
+                                ['a', 'b', 'c'], emb, dict(template='{}', num_classes=3),
+                                compressed=compressed)
+    attr_vectors = np.array([[0, 1, 1], [1, 0, 1]], np.float32)
+    old_attr = _old_label_space_file(
+        tmp_path / 'attr.npz', 'prolab-seg/attribute-space@1', ['a', 'b'], attr_vectors,
+        dict(property_names=['color=blue', 'color=red', 'shape=round']),
+        np.eye(3, dtype=np.float32), compressed)
+    centroids = rng.normal(size=(2, 4)).astype(np.float32)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    prop = dict(names=['a', 'b'], vectors=np.array([[1, 0], [1, 1]], np.float32),
+                centroids=centroids, texts=['It is round.', 'It is red.', 'It is tall.'],
+                text_class=np.array([0, 1, 1], np.int32),
+                text_cluster=np.array([0, 0, 1], np.int32),
+                text_score=np.array([0.9, 0.8, 0.7], np.float32))
+    old_prop = _old_property_space_file(tmp_path / 'prop.npz', **prop,
+                                        meta=dict(num_properties=2, seed=0),
+                                        compressed=compressed)
+    names = load_label_space(old)
+    assert type(names) is NameEmbeddingSpace and names.class_names == ['a', 'b', 'c']
+    np.testing.assert_array_equal(names.vectors, emb)
+    assert names.centroids is None and names.meta == dict(template='{}', num_classes=3)
+    attrs = load_label_space(old_attr)
+    assert type(attrs) is AttributeSpace and attrs.property_names()[1] == 'color=red'
+    np.testing.assert_array_equal(attrs.vectors, attr_vectors)
+    np.testing.assert_array_equal(attrs.centroids, np.eye(3))
+    for space in (load_label_space(old_prop), PropertySpace.load(old_prop)):
+        assert type(space) is PropertySpace and space.class_names == prop['names']
+        assert space.texts == prop['texts'] and space.meta['seed'] == 0
+        for key in ('vectors', 'centroids', 'text_class', 'text_cluster', 'text_score'):
+            np.testing.assert_array_equal(getattr(space, key), prop[key], err_msg=key)
+    # each saved again in the one format reads back the same
+    for space in (names, attrs, load_label_space(old_prop)):
+        again = load_label_space(space.save(tmp_path / f'new_{type(space).__name__}.npz'))
+        assert type(again) is type(space) and again.class_names == space.class_names
+        np.testing.assert_array_equal(again.vectors, space.vectors)
+        assert (again.centroids is None) is (space.centroids is None)
+        assert {k: v for k, v in again.meta.items() if k not in ('format', 'content_sha256')} \
+            == {k: v for k, v in space.meta.items() if k not in ('format', 'content_sha256')}
+
+
+def test_every_kind_writes_the_one_format(tmp_path):
+    """Compressed, format and content hash in meta, no format array; a changed array is
+    refused by its hash, whatever the kind."""
+    spaces = dict(names=NameEmbeddingSpace(['a', 'b'], np.eye(2, 5)),
+                  attrs=AttributeSpace.from_attributes(dict(a=dict(color='red'),
+                                                            b=dict(color='blue'))),
+                  prop=property_space(['a', 'b']))
+    formats = dict(names='prolab-seg/label-embedding@1', attrs='prolab-seg/attribute-space@1',
+                   prop='prolab-seg/property-space@1')
+    for key, space in spaces.items():
+        path = space.save(tmp_path / f'{key}.npz')
+        with zipfile.ZipFile(path) as z:
+            assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}, key
+        with np.load(path) as z:
+            arrays = dict(z)
+        assert 'format' not in arrays, key
+        meta = json.loads(str(arrays['meta'][()]))
+        assert meta['format'] == formats[key] and len(meta['content_sha256']) == 64, key
+        arrays['vectors'] = arrays['vectors'][::-1].copy()
+        np.savez_compressed(tmp_path / f'{key}_tampered.npz', **arrays)
+        with pytest.raises(ValueError, match='content hash mismatch'):
+            load_label_space(tmp_path / f'{key}_tampered.npz')
 
 
 def test_a_new_kind_is_a_new_class(tmp_path):
@@ -125,20 +228,15 @@ def fcn():
                 dropout_ratio=0.0, norm_cfg=None)
 
 
-def test_deprecated_keys_still_work_and_say_so(tmp_path, capsys):
+@pytest.mark.parametrize('old, new', [('property_space', 'label_space'),
+                                      ('test_property_space', 'test_label_space')])
+def test_removed_keys_are_refused_naming_their_replacement(old, new):
     space = property_space(['a', 'b'])
-    logger = MMLogger.get_current_instance()
-    with pytest.MonkeyPatch.context() as mp:
-        said = []
-        mp.setattr(logger, 'log', lambda level, msg, *a, **k: said.append(msg))
-        head = MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
-                                 test_property_space=space.subset(['b'])))
-    assert head.train_class_names == ['a', 'b'] and head.test_class_names == ['b']
-    assert any('`property_space` is deprecated, use `label_space`' in m for m in said), said
-    assert any('`test_property_space` is deprecated' in m for m in said), said
-    with pytest.raises(ValueError, match='give label_space only'):
-        MODELS.build(dict(type='PropertyHead', head=fcn(), property_space=space,
-                          label_space=space))
+    with pytest.raises(TypeError, match=rf"unknown config keys \['{old}'\]: `{old}` was "
+                                        rf"removed, use `{new}`$"):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space, **{old: space}))
+    with pytest.raises(TypeError, match=r"unknown config keys \['colour'\]$"):
+        MODELS.build(dict(type='PropertyHead', head=fcn(), label_space=space, colour='red'))
 
 
 def test_stock_losses_are_refused_at_build_time():

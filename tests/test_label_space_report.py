@@ -116,11 +116,10 @@ def test_report_counts_on_a_hand_made_space():
         label_space_report(NameEmbeddingSpace(['a', 'b'], [[0.6, 0.8], [1.0, 0.0]]))
 
 
-def test_report_goes_into_the_saved_summary(tmp_path):
-    path = hand_space().save(tmp_path / 's.npz')
-    summary = json.loads(path.with_suffix('.json').read_text())
+def test_report_goes_into_the_summary():
+    summary = hand_space().summary()
     assert summary['report']['single_category']['count'] == 2
-    md = path.with_suffix('.md').read_text()
+    md = hand_space().summary_markdown()
     assert '- properties holding a single category: 2 (33.3 %)' in md
     assert 'WARNING: 2 of 6 properties (33.3 %) hold a single category' in md
     assert 'WARNING: identical property vectors: c, d' in md

@@ -221,33 +221,64 @@ def test_real_config_one_iteration(path, fake_dataset_root, tmp_path):
     _one_iteration(path, fake_dataset_root, tmp_path)
 
 
+#: Categories of each dataset.
+NUM_CLASSES = dict(ade20k=150, coco_stuff164k=171, pascal_context59=59, cityscapes=19,
+                   bdd100k=19)
+#: Per model family: the channels of the four feature maps of the backbone (and neck), and those
+#: the decode and the auxiliary head classify (their classifier's input).
+FAMILY_CHANNELS = {
+    'deeplabv3plus_r101-d8': ([256, 512, 1024, 2048], 512, 256),
+    'deeplabv3plus_mobilenet-v2-d8': ([24, 32, 96, 320], 512, 256),
+    'upernet_swin-t': ([96, 192, 384, 768], 512, 256),
+    'upernet_deit-b16-mln': ([768] * 4, 512, 256),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('path', REAL + OFFICIAL, ids=lambda p: p.stem)
 def test_real_config_builds_full_size(path, tmp_path):
+    """The full-size model of each config: the backbone's feature channels, each head's
+    classifier (C classes; ProLab: E embedding channels projected onto K centroids) and C
+    category scores per pixel of a 128 x 128 image."""
+    num_classes, (K, E) = NUM_CLASSES[dataset_of(path)], (8, 16)
+    features, decode_channels, aux_channels = next(
+        channels for family, channels in FAMILY_CHANNELS.items() if f'{family}_' in path.name)
     cfg = Config.fromfile(str(path))
-    if is_prolab(cfg):
-        space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz')
+    prolab = is_prolab(cfg)
+    if prolab:
+        space = synthetic_space(dataset_classes(cfg), tmp_path / 'space.npz', k=K, e=E)
         cfg.model.decode_head.label_space = space
         cfg.model.auxiliary_head.label_space = space
-    MODELS.build(cfg.model)
+    model = MODELS.build(cfg.model).eval()
+    image = torch.randn(1, 3, 128, 128)
+    meta = dict(img_shape=(128, 128), ori_shape=(128, 128), pad_shape=(128, 128))
+    with torch.no_grad():
+        feats = model.extract_feat(image)
+        scores = model.encode_decode(image, [meta])
+        aux = model.auxiliary_head(feats)
+    assert [f.shape[1] for f in feats] == features
+    assert scores.shape == (1, num_classes, 128, 128)
+    assert aux.shape[1] == (K if prolab else num_classes)
+    for head, channels in ((model.decode_head, decode_channels),
+                           (model.auxiliary_head, aux_channels)):
+        conv = head.head.conv_seg if prolab else head.conv_seg
+        assert conv.weight.shape == ((E if prolab else num_classes), channels, 1, 1)
+        if prolab:
+            assert conv.centroids.shape == (K, E) and head.num_classes == num_classes
 
 
-def test_descriptions_match_dataset_classes():
-    """Shipped descriptions (when present) name exactly the dataset classes, in order."""
+#: The descriptions file shipped for each real dataset of the configs (none for bdd100k).
+SHIPPED_DESCRIPTIONS = dict(ade20k='ade20k', coco_stuff164k='coco_stuff',
+                            pascal_context59='pascal_context59', cityscapes='cityscapes')
+
+
+@pytest.mark.parametrize('dataset, stem', SHIPPED_DESCRIPTIONS.items())
+def test_descriptions_match_dataset_classes(dataset, stem):
+    """Each shipped descriptions file names exactly its configs' dataset classes, in order."""
     import json
-    names = dict(ade20k='ade20k', coco_stuff164k='coco_stuff', pascal_context59='pascal_context59',
-                 cityscapes='cityscapes', bdd100k='bdd100k')
-    checked = 0
-    for ds, stem in names.items():
-        f = REPO / 'descriptions' / f'{stem}.json'
-        if not f.exists():
-            continue
-        cfg = Config.fromfile(str(next(p for p in REAL if f'_{ds}-' in p.name)))
-        cats = list(json.loads(f.read_text())['categories'])
-        assert cats == list(dataset_classes(cfg)), ds
-        checked += 1
-    if not checked:
-        pytest.skip('no descriptions yet')
+    cfg = Config.fromfile(str(next(p for p in REAL if f'_{dataset}-' in p.name)))
+    cats = list(json.loads((REPO / 'descriptions' / f'{stem}.json').read_text())['categories'])
+    assert cats == list(dataset_classes(cfg))
 
 
 # ---------------------------------------------------------------- the official ProLab recipe

@@ -104,10 +104,19 @@ def test_prolab_trains_and_segments_unseen_categories(property_world_root, space
 
 
 def test_baseline_trains(property_world_root, tmp_path):
+    """Two iterations; the val mIoU the run logs is that of its checkpoint's predictions on the
+    seen classes, recomputed from the dumped samples."""
     work = tmp_path / 'baseline'
     runner = apis.train(apis.load_config(BASELINE, options(property_world_root, work, iters=2),
                                          str(work)))
-    assert np.isfinite(runner.message_hub.get_scalar('train/decode.loss_ce').current())
+    hub = runner.message_hub
+    assert np.isfinite(hub.get_scalar('train/decode.loss_ce').current())
+    cfg = apis.load_config(BASELINE, options(property_world_root, tmp_path / 't'),
+                           str(tmp_path / 't'))
+    metrics = evaluate_with_dump(cfg, str(work / 'iter_2.pth'), tmp_path / 'seen.pkl')
+    miou = np.nanmean(dumped_iou(tmp_path / 'seen.pkl', len(SEEN_CLASSES)))
+    assert metrics['mIoU'] == pytest.approx(miou, abs=0.006)       # rounded to 0.01
+    assert hub.get_scalar('val/mIoU').current() == pytest.approx(miou, abs=0.006)
 
 
 def test_mismatched_space_fails_before_training(property_world_root, spaces, tmp_path):

@@ -3,7 +3,6 @@
 Most tests use the fast deterministic ``HashingEncoder``; ``real_model`` tests load the offline
 all-MiniLM-L6-v2 once per session (cached by ``load_model``).
 """
-import json
 import sys
 from pathlib import Path
 
@@ -85,16 +84,17 @@ def test_minibatch_method():
 def test_save_load_round_trip(space, tmp_path):
     path = space.save(tmp_path / 'out')
     assert path == tmp_path / 'out' / 'property_space.npz'
+    assert [p.name for p in path.parent.iterdir()] == [path.name]   # summaries: the CLI's
     loaded = PropertySpace.load(tmp_path / 'out', classes=list(TRAITS))
     np.testing.assert_array_equal(loaded.vectors, space.vectors)
     np.testing.assert_array_equal(loaded.centroids, space.centroids)
     assert loaded.texts == space.texts and loaded.meta['seed'] == 0
     with np.load(path, allow_pickle=False) as z:                # no object arrays anywhere
         assert all(z[k].dtype != object for k in z.files)
-    summary = json.loads(path.with_suffix('.json').read_text())
+    summary = loaded.summary()
     assert len(summary['properties']) == 8 and summary['categories']['zebra']
     assert summary['properties'][0]['central'][0]['text'] in space.texts
-    md = path.with_suffix('.md').read_text()
+    md = loaded.summary_markdown()
     assert '| zebra |' in md and 'hashing-64' in md
     assert space.save(tmp_path / 'named.npz') == tmp_path / 'named.npz'
 
@@ -143,8 +143,7 @@ def test_load_validates(space, tmp_path):
 def test_indistinguishable_categories_are_reported(tmp_path):
     s = PropertySpace(['a', 'b', 'c', 'd'], [[1, 0], [0, 1], [1, 0], [1, 0]], np.eye(2))
     assert s.indistinguishable() == [['a', 'c', 'd']]
-    s.save(tmp_path / 's.npz')
-    assert 'identical property vectors: a, c, d' in (tmp_path / 's.md').read_text()
+    assert 'identical property vectors: a, c, d' in s.summary_markdown()
 
 
 def test_constructor_validates():

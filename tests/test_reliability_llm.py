@@ -248,25 +248,28 @@ def test_silent_server_is_refused_after_a_few_timeouts():
                                 retry=FAST, timeout=0.3)
         time.sleep(0.3)
         asked = server.connections
-    assert 3 <= asked <= 2 * 4      # not every category's attempts (19 x 3 before)
+    assert 3 <= asked <= 4 * 3      # each worker's first request (3 attempts), no other category
 
 
-def test_default_options_refuse_a_silent_server_within_two_minutes(tmp_path):
-    """Computed, not waited: with the CLI's defaults the breaker trips after the first round of
-    timeouts; the bound's rounds are what a run does (one worker: 3 requests, then stop)."""
+def test_default_options_refuse_a_silent_server_after_one_request(tmp_path):
+    """Computed, then measured: with the CLI's defaults the breaker trips when the first
+    request's 3 attempts (the client's 2 retries) have timed out, 3 x 60 s plus the client's
+    backoff; the bound is what a run does (one worker: 3 attempts, then stop)."""
     args = gen_properties.parse_args(['describe', '--dataset', 'cityscapes', '--model', 'm',
                                       '--out', str(tmp_path / 'c.json')])
-    retry = RetryPolicy(args.max_attempts, args.base_delay, args.max_delay)
-    bound = silent_server_bound(args.timeout, args.concurrency, retry,
+    bound = silent_server_bound(args.timeout, args.concurrency, args.max_retries,
                                 num_categories=len(CITYSCAPES))
-    assert bound == args.timeout < 120
-    assert silent_server_bound(0.2, 1, FAST) == pytest.approx(3 * 0.2 + 0.01 + 0.02)
-    with SilentServer() as server:
-        with pytest.raises(EndpointError):
-            describe_categories(CITYSCAPES, 'm', base_url=server.base_url, concurrency=1,
-                                retry=FAST, timeout=0.2)
-        time.sleep(0.3)                 # a worker that went on would connect again meanwhile
-        assert server.connections == 3
+    assert bound == 3 * args.timeout + 0.5 + 1.0
+    for max_retries, expected in ((0, 3 * 0.2), (2, 3 * 0.2 + 0.5 + 1.0)):
+        assert silent_server_bound(0.2, 1, max_retries) == pytest.approx(expected)
+        with SilentServer() as server:
+            t0 = time.monotonic()
+            with pytest.raises(EndpointError):
+                describe_categories(CITYSCAPES, 'm', base_url=server.base_url, concurrency=1,
+                                    retry=FAST, max_retries=max_retries, timeout=0.2)
+            assert time.monotonic() - t0 < expected + 1.0
+            time.sleep(0.3)             # a worker that went on would connect again meanwhile
+            assert server.connections == 3
 
 
 def test_ctrl_c_returns_without_waiting_for_requests_in_flight(tmp_path):

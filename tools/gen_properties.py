@@ -3,8 +3,8 @@
 
   describe       ask an OpenAI-compatible chat server for descriptions ->
                  descriptions/<dataset>.json (key from OPENAI_API_KEY; resumable cache beside --out)
-  build          embed descriptions + k-means -> property space (.npz + .json/.md summary with the
-                 label-space report)
+  build          embed descriptions + k-means -> property space (.npz, and a .json/.md summary
+                 with the label-space report)
   report         how much a space's categories share properties (single-category properties,
                  properties per category, identical vectors, nearest categories, named sentences)
   assign         map new categories into an existing space by nearest centroid (no re-clustering;
@@ -28,15 +28,16 @@ Examples:
   python tools/gen_properties.py import-prolab --properties property_ade20k.json \\
       --dataset ade20k --out work_dirs/ade_prolab.npz \\
       --model 'hf-mean:/models/bge-base-en-v1.5?lower'
+  # a space of the seen categories, the unseen ones assigned onto it, and a name-embedding
+  # space of the seen ones (UNSEEN: the unseen categories' names; property-world's are listed
+  # in configs/property_world/README.md)
   python tools/gen_properties.py build --descriptions descriptions/property_world.json \\
-      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
-      --out work_dirs/pw_seen
+      --exclude UNSEEN --out work_dirs/pw_seen
   python tools/gen_properties.py assign --space work_dirs/pw_seen \\
       --descriptions descriptions/property_world.json --out work_dirs/pw_all \\
       --min-similarity 0.8 --report work_dirs/pw_all_landing.md
   python tools/gen_properties.py names --descriptions descriptions/property_world.json \\
-      --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \\
-      --out work_dirs/pw_names_seen.npz
+      --exclude UNSEEN --out work_dirs/pw_names_seen.npz
 """
 from __future__ import annotations
 
@@ -102,6 +103,27 @@ def _print_report(report: dict, show: int) -> None:
         print(f'warning: {line}', file=sys.stderr)
 
 
+def _space_files(out) -> list[Path]:
+    """The property-space file ``--out`` names (a ``.npz``, or ``property_space.npz`` in the
+    folder ``out``) and its ``.json`` / ``.md`` summaries."""
+    from prolab_seg.properties import PropertySpace
+    path = PropertySpace.output_path(out)
+    return [path, path.with_suffix('.json'), path.with_suffix('.md')]
+
+
+def _write_summaries(path: Path, report: dict | None = None) -> None:
+    """The ``.json`` / ``.md`` summaries of the property space saved at ``path`` (as read back:
+    its meta holds the format and content hash), with the label-space ``report`` (default:
+    that of the space alone)."""
+    from prolab_seg.properties import PropertySpace
+    from prolab_seg.properties.files import atomic_write_text
+    space = PropertySpace.load(path)
+    _, summary_json, summary_md = _space_files(path)
+    atomic_write_text(summary_json, json.dumps(space.summary(report=report), indent=2,
+                                               ensure_ascii=False) + '\n')
+    atomic_write_text(summary_md, space.summary_markdown(report=report))
+
+
 def _saved_note(cache: str) -> str:
     """What an interrupted or failed ``describe`` kept, and how to continue."""
     if not Path(cache).exists():
@@ -111,11 +133,17 @@ def _saved_note(cache: str) -> str:
             'only for the missing ones.')
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
-    return value
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f'must be at least {low}, got {value}')
+        return value
+    parse.__name__ = 'integer'  # argparse's "invalid integer value: 'x'"
+    return parse
+
+
+_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
 
 
 def cmd_describe(args) -> int:
@@ -139,7 +167,8 @@ def cmd_describe(args) -> int:
         try:
             result = describe_categories(
                 names, args.model, base_url=args.base_url, dataset=args.dataset, cache=cache,
-                concurrency=args.concurrency, retry=retry, timeout=args.timeout,
+                concurrency=args.concurrency, retry=retry, max_retries=args.max_retries,
+                timeout=args.timeout,
                 temperature=args.temperature, json_mode=not args.no_json_mode,
                 prompt_version=args.prompt_version, deadline=args.deadline,
                 on_done=lambda name, ok: bar.update(1))
@@ -165,10 +194,10 @@ def cmd_describe(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, PropertySpace,
-                                       build_property_space, label_space_report)
+    from prolab_seg.properties import (DEFAULT_NUM_PROPERTIES, build_property_space,
+                                       label_space_report)
     from prolab_seg.properties.files import check_outputs
-    check_outputs(PropertySpace.output_files(args.out), args.descriptions)  # before any work
+    check_outputs(_space_files(args.out), args.descriptions)  # before any work
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
     dataset = '+'.join(s.dataset for s in sets)
@@ -182,7 +211,8 @@ def cmd_build(args) -> int:
         weight_repeats=args.weight_repeats,
         meta={'dataset': dataset, 'sources': [s.source_meta() for s in sets]})
     report = label_space_report(space, synonyms=_synonyms(sets), dataset=dataset)
-    path = space.save(args.out, args.descriptions, report=report)
+    path = space.save(args.out, args.descriptions)
+    _write_summaries(path, report)
     t = space.meta['timing']
     print(f'{space.num_classes} categories, {len(space.texts)} descriptions -> '
           f'K={space.num_properties} properties (embed {t["embed_s"]:.1f}s, cluster '
@@ -200,7 +230,7 @@ def cmd_report(args) -> int:
     from prolab_seg.properties.files import atomic_write_text, check_outputs
     space = load_label_space(args.space)
     if args.json:  # neither an input nor the space's own files (its summaries)
-        check_outputs([args.json], [*space.input_files(), *type(space).output_files(space.source),
+        check_outputs([args.json], [*space.input_files(), *_space_files(space.source),
                                     *(args.descriptions or [])])
     descriptions, synonyms = None, {}
     if args.descriptions:
@@ -220,16 +250,16 @@ def cmd_report(args) -> int:
 
 
 def cmd_import_prolab(args) -> int:
-    from prolab_seg.properties import (PropertySpace, import_prolab_properties,
-                                       label_space_report)
+    from prolab_seg.properties import import_prolab_properties, label_space_report
     from prolab_seg.properties.files import check_outputs
     inputs = [args.properties, args.embeddings]
-    check_outputs(PropertySpace.output_files(args.out), inputs)  # before any work
+    check_outputs(_space_files(args.out), inputs)  # before any work
     space = import_prolab_properties(args.properties, args.dataset, embeddings=args.embeddings,
                                      model=args.model, batch_size=args.batch_size)
     _print_renamed(args.properties, args.dataset, space.meta['sources'][0].get('renamed', {}))
     report = label_space_report(space, dataset=args.dataset)
-    path = space.save(args.out, inputs, report=report)
+    path = space.save(args.out, inputs)
+    _write_summaries(path, report)
     print(f'{space.num_classes} categories, {len(space.texts)} member descriptions -> '
           f'K={space.num_properties} properties, E={space.embed_dim} (centroids: '
           f'{space.meta["centroids_from"]})')
@@ -261,11 +291,10 @@ def cmd_assign(args) -> int:
                                        landing_report)
     from prolab_seg.properties.files import atomic_write_text, check_outputs
     space = PropertySpace.load(args.space)
-    outputs = PropertySpace.output_files(args.out)
+    outputs = _space_files(args.out)
     check_outputs(outputs, [space.source, *args.descriptions])
     if args.report:
-        check_outputs([args.report], [*PropertySpace.output_files(space.source),
-                                      *args.descriptions, *outputs])
+        check_outputs([args.report], [*_space_files(space.source), *args.descriptions, *outputs])
     model = _space_model(args.model, space.meta.get('embedding_model'))
     sets, categories = _load_all(args)
     categories = _select(categories, args.only, args.exclude)
@@ -277,6 +306,7 @@ def cmd_assign(args) -> int:
                               min_similarity=args.min_similarity)
     full = space.extend(added)
     path = full.save(args.out, [space.source, *args.descriptions])
+    _write_summaries(path)
     sim = full.similarity()
     landing = landing_report(full, added.class_names)
     print(f'assigned {added.num_classes} new categories onto K={space.num_properties}'
@@ -327,11 +357,17 @@ def parse_args(argv=None):
     d.add_argument('--base-url', help='e.g. http://127.0.0.1:8000/v1 (default: OpenAI)')
     d.add_argument('--model', required=True, help='chat model name on the server')
     d.add_argument('--concurrency', type=_positive_int, default=4, help='requests in flight')
-    d.add_argument('--max-attempts', type=_positive_int, default=5)
-    d.add_argument('--base-delay', type=float, default=1.0, help='first backoff delay (s)')
-    d.add_argument('--max-delay', type=float, default=30.0, help='backoff cap (s)')
-    d.add_argument('--timeout', type=float, default=60.0, help='per request (s); a few '
-                   'timeouts in a row stop the run')
+    d.add_argument('--max-retries', type=_non_negative_int, default=2,
+                   help="the openai client's retries of a request on 408, 409, 429 and 5xx "
+                   'answers, timeouts and connection errors, with its own backoff (default 2)')
+    d.add_argument('--max-attempts', type=_positive_int, default=5,
+                   help='answers asked for per category while they are invalid (malformed, '
+                   'short, truncated, naming the category)')
+    d.add_argument('--base-delay', type=float, default=1.0,
+                   help='first delay before asking again after an invalid answer (s)')
+    d.add_argument('--max-delay', type=float, default=30.0, help='cap of that delay (s)')
+    d.add_argument('--timeout', type=float, default=60.0, help='per attempt (s); 3 timed-out '
+                   'attempts in a row stop the run')
     d.add_argument('--deadline', type=float,
                    help='the most seconds the whole run may take (default: no limit)')
     d.add_argument('--temperature', type=float, default=0.7)

@@ -23,7 +23,7 @@ stem (images with the same stem get their path relative to the images' common fo
 ``--categories FILE`` swaps the inference category bank of a ProLab model: any property-space
 file sharing the training centroids, e.g. one written by ``tools/gen_properties.py assign`` for
 categories never trained; ``--classes`` keeps only some of its categories. Without it the
-config's inference bank (``test_property_space`` or the training space) is used.
+config's inference bank (``test_label_space`` or the training space) is used.
 ``--ann-dir DIR`` draws ground truth: ``DIR/<stem>.png`` per image, the index of a category of
 the inference bank per pixel (255: ignored). Category-supervised models only get masks. Memory
 stays bounded on large images (see ``prolab_seg.apis.inference``: maps are brought to the image

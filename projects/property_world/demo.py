@@ -4,7 +4,10 @@
 the descriptions and assign the unseen ones onto it; 3. train the category-supervised baseline
 and ProLab (same model, data, seed, schedule); 4. evaluate seen, zero-shot and generalised
 zero-shot (calibration from the calib split); 5. segment val images holding an unseen category
-and name the properties that fired on it. Every count comes from the data's meta.json.
+and name the properties that fired on it. Every count comes from the data's meta.json. The
+seen and zero-shot tests also write each predicted label map to
+``<work_dir>/<model>/test_seen/predictions`` and ``<work_dir>/prolab/zero_shot/predictions``
+(``<image>.png``, class indices of the test's classes), so their numbers can be checked.
 """
 from __future__ import annotations
 
@@ -18,6 +21,13 @@ from . import experiments as ex
 
 def _step(i: int, text: str) -> None:
     print(f'[{i}/5] {text}', flush=True)
+
+
+def _predictions_to(out_dir: str, options: dict) -> dict:
+    """The option that makes a test with ``options`` also write each predicted label map to
+    ``out_dir/<image>.png`` (mmseg's ``IoUMetric`` output, beside the options' own metric)."""
+    return {'test_evaluator': [options['test_evaluator'],
+                               dict(type='IoUMetric', output_dir=out_dir, format_only=True)]}
 
 
 def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_world',
@@ -59,12 +69,14 @@ def run_demo(work_dir: str = 'work_dirs/demo', data_root: str = 'data/property_w
         ckpts[name] = ex.train(ex.CONFIGS[name], opts[name], osp.join(work_dir, name))
         s_iter = (time.time() - t0) / iters
         _step(4, f'evaluating {name}')
-        seen = ex.evaluate(ex.CONFIGS[name], ckpts[name], opts[name],
-                           osp.join(work_dir, name, 'test_seen'))
+        test_dir = osp.join(work_dir, name, 'test_seen')
+        seen = ex.evaluate(ex.CONFIGS[name], ckpts[name], dict(opts[name], **_predictions_to(
+            osp.join(test_dir, 'predictions'), opts[name])), test_dir)
         results[name] = dict(seen_mIoU=seen['mIoU'], s_iter=s_iter)
+    zs_options = dict(ex.zero_shot_options(spaces['all']), **_predictions_to(
+        osp.join(work_dir, 'prolab', 'zero_shot', 'predictions'), opts['prolab']))
     results['prolab'].update(ex.zero_shot_metrics(
-        ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'],
-        ex.zero_shot_options(spaces['all']), spaces['all'], info,
+        ex.CONFIGS['prolab'], ckpts['prolab'], opts['prolab'], zs_options, spaces['all'], info,
         osp.join(work_dir, 'prolab'), calibrations))
     gzsl = results['prolab']['gzsl']
 

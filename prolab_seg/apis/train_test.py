@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmseg.registry import RUNNERS
 from prolab_seg.errors import ProlabError
@@ -160,15 +160,6 @@ def _pretrained_files(node: Any) -> Iterator[str]:
             yield from _pretrained_files(v)
 
 
-def last_checkpoint(work_dir: str) -> str | None:
-    """The checkpoint mmengine would resume from (``work_dir/last_checkpoint``), if any."""
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(marker):
-        return None
-    with open(marker) as f:
-        return f.read().strip() or None
-
-
 def check_run_inputs(cfg: Config) -> None:
     """Validate every checkpoint the run will read, before the runner is built."""
     for ckpt in _pretrained_files(cfg.get('model', {})):
@@ -178,8 +169,8 @@ def check_run_inputs(cfg: Config) -> None:
     if cfg.get('load_from'):
         check_checkpoint(cfg.load_from, 'load_from checkpoint')
     if cfg.get('resume') and not cfg.get('load_from'):
-        ckpt = last_checkpoint(cfg.work_dir)
-        if ckpt is not None:
+        ckpt = find_latest_checkpoint(cfg.work_dir)
+        if ckpt:
             check_checkpoint(ckpt, f'checkpoint to resume (named in {cfg.work_dir}/last_checkpoint)')
 
 

@@ -32,6 +32,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mmengine import fileio
+
 from prolab_seg.errors import ProlabError
 from prolab_seg.properties.descriptions import register_dataset
 
@@ -122,15 +124,15 @@ class Category:
 
 
 def _read(path: Path) -> object:
-    text = path.read_text(encoding='utf-8')
+    """The spec file's data: YAML by suffix (safe loader: plain data only), else JSON."""
     if path.suffix.lower() in ('.yaml', '.yml'):
         import yaml
         try:
-            return yaml.safe_load(text)
+            return fileio.load(path, file_format='yaml', Loader=yaml.SafeLoader)
         except yaml.YAMLError as err:
             raise SpecError(f'{path}: invalid YAML: {err}') from err
     try:
-        return json.loads(text)
+        return fileio.load(path, file_format='json')
     except json.JSONDecodeError as err:
         raise SpecError(f'{path}: invalid JSON: {err}') from err
 

@@ -5,7 +5,7 @@ Typical use::
     from prolab_seg.properties import load_descriptions, build_property_space, PropertySpace
     d = load_descriptions('descriptions/ade20k.json')
     space = build_property_space(d.categories, num_properties=256, seed=0)
-    space.save('work_dirs/ade_space')            # property_space.{npz,json,md}
+    space.save('work_dirs/ade_space')            # property_space.npz
     space = PropertySpace.load('work_dirs/ade_space')
 
 Text encoders are registered classes (:mod:`.encoders`); the LLM description client is

@@ -9,15 +9,23 @@ A label space holds, for C categories,
 * ``meta``        -- provenance (embedding model, sources, num_classes, ...), kept true by
   :meth:`~LabelSpace.subset` and :meth:`~LabelSpace.concat`.
 
-Kinds are registered classes in ``prolab_seg.registry.LABEL_SPACES``, each with its own file
-``FORMAT`` and activation: :class:`~prolab_seg.properties.space.PropertySpace` (ProLab,
+Kinds are registered classes in ``prolab_seg.registry.LABEL_SPACES``, each with its own
+format tag and activation: :class:`~prolab_seg.properties.space.PropertySpace` (ProLab,
 k-means of description embeddings), :class:`AttributeSpace` (one property per known attribute
 value: an oracle), :class:`NameEmbeddingSpace` (the sentence embedding of each category name).
-A new kind is a new subclass. :func:`build_label_space` turns a path, a config dict
-(``dict(type='PropertySpace', path='space.npz')``), a list (concatenated) or a space into one.
+A new kind is a new subclass. ``LABEL_SPACES.build`` (:func:`build_label_space`) turns a path,
+a config dict (``dict(type='PropertySpace', path='space.npz')``), a list (concatenated) or a
+space into one.
+
+One file format for every kind (:meth:`LabelSpace.save`): a compressed ``.npz`` (no pickle)
+holding ``class_names``, ``vectors``, ``centroids`` (if any), the kind's own
+:meth:`~LabelSpace.extra_arrays` and ``meta`` (JSON) with the kind's ``format`` tag and a
+``content_sha256`` checked on load. Files of the earlier layout of the kinds other than
+``PropertySpace`` (a ``format`` array, uncompressed, no hash) still load.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.registry import Registry, build_from_cfg
 
 from prolab_seg.errors import ProlabError
 from prolab_seg.registry import LABEL_SPACES
@@ -41,6 +50,9 @@ from .names import category_names
 CENTROID_ATOL = 1e-5
 #: Meta keys that describe one file's content and do not survive subset / concat.
 _CONTENT_KEYS = ('content_sha256', 'timing')
+#: The array that held the format tag in the earlier layout (uncompressed, no content hash)
+#: of the kinds other than ``PropertySpace``; a file holding it is read as that layout.
+LEGACY_FORMAT_ARRAY = 'format'
 
 
 class LabelSpaceError(ProlabError, ValueError):
@@ -60,6 +72,9 @@ class LabelSpace:
 
     #: File format tag written into (and recognised in) saved ``.npz`` files.
     FORMAT: ClassVar[str] = ''
+    #: Constructor arguments a kind saves as arrays of its own (:meth:`extra_arrays`) beside
+    #: the common ones; :meth:`from_arrays` passes them back by these names.
+    EXTRA_ARRAYS: ClassVar[tuple[str, ...]] = ()
     #: Activation of the head's K outputs before matching: ``'sigmoid'`` or ``'none'``.
     activation: ClassVar[str] = 'sigmoid'
 
@@ -217,12 +232,28 @@ class LabelSpace:
 
     # ------------------------------------------------------------------ files
     @classmethod
-    def output_files(cls, path: Union[str, os.PathLike]) -> list[Path]:
-        """The files :meth:`save` writes for ``path``."""
+    def output_path(cls, path: Union[str, os.PathLike]) -> Path:
+        """The file :meth:`save` writes for ``path``."""
         path = Path(path)
         if path.suffix != '.npz':
             raise LabelSpaceError(f'{path}: a label space is saved as a .npz file')
-        return [path]
+        return path
+
+    def extra_arrays(self) -> dict[str, np.ndarray]:
+        """The kind's own arrays, one per name in :attr:`EXTRA_ARRAYS` (none here)."""
+        return {}
+
+    def content_sha256(self) -> str:
+        """Hash of the class names, vectors, centroids and :meth:`extra_arrays` (text arrays
+        hashed as JSON with the names, others by their bytes); checked on load."""
+        extra = self.extra_arrays()
+        texts = [a.tolist() for a in extra.values() if a.dtype.kind == 'U']
+        h = hashlib.sha256(json.dumps([self.class_names, *texts], ensure_ascii=False).encode())
+        for a in (self.vectors, self.centroids,
+                  *(a for a in extra.values() if a.dtype.kind != 'U')):
+            if a is not None:
+                h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
 
     def input_files(self) -> list[str]:
         """Files this space was read or built from (its own file, its descriptions files):
@@ -232,36 +263,57 @@ class LabelSpace:
 
     def save(self, path: Union[str, os.PathLike],
              inputs: Sequence[Union[str, os.PathLike]] = ()) -> Path:
-        """Write ``path`` (``.npz``, no pickle): format, class names, vectors, centroids, meta.
+        """Write ``path`` (:meth:`output_path`; a compressed ``.npz``, no pickle): class names,
+        vectors, centroids (if any), :meth:`extra_arrays` and ``meta`` with ``format`` and
+        ``content_sha256``.
 
+        Returns:
+            the path written.
         Raises:
             OutputPathError: the file would replace one of ``inputs`` (files the command
                 read) or of :meth:`input_files`; nothing is written.
         """
-        (path, ) = self.output_files(path)
+        path = self.output_path(path)
         check_outputs([path], [*inputs, *self.input_files()])
-        arrays = dict(format=np.array(self.FORMAT), class_names=np.array(self.class_names),
-                      vectors=self.vectors, meta=np.array(json.dumps(self.meta)))
+        meta = dict(self.meta, format=self.FORMAT, content_sha256=self.content_sha256())
+        arrays = dict(class_names=np.array(self.class_names, dtype=str), vectors=self.vectors,
+                      **self.extra_arrays(), meta=np.array(json.dumps(meta)))
         if self.centroids is not None:
             arrays['centroids'] = self.centroids
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez_compressed(buf, **arrays)
         atomic_write_bytes(path, buf.getvalue())
         return path
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> 'LabelSpace':
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save` (or of the earlier layout)."""
         return cls.from_arrays(read_arrays(path), str(path))
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], path: str) -> 'LabelSpace':
-        """The space held by the arrays of the saved file ``path`` (validated)."""
-        missing = sorted({'class_names', 'vectors'} - arrays.keys())
+        """The space held by the arrays of the saved file ``path``: arrays, format tag, shapes
+        and content hash checked (a file of the earlier layout has no hash)."""
+        legacy = LEGACY_FORMAT_ARRAY in arrays
+        required = {'class_names', 'vectors', *cls.EXTRA_ARRAYS} | (set() if legacy else {'meta'})
+        missing = sorted(required - arrays.keys())
         if missing:
             raise LabelSpaceError(f'{path}: missing arrays {missing}')
-        return cls(arrays['class_names'].tolist(), arrays['vectors'], arrays.get('centroids'),
-                   read_meta(arrays, path), source=str(path))
+        fmt = file_format(arrays, path)
+        if fmt != cls.FORMAT:
+            raise LabelSpaceError(f'{path}: format {fmt!r}, expected {cls.FORMAT!r}')
+        meta = read_meta(arrays, path)
+        try:
+            space = cls(arrays['class_names'].tolist(), arrays['vectors'],
+                        arrays.get('centroids'), meta, source=str(path),
+                        **{name: arrays[name] for name in cls.EXTRA_ARRAYS})
+        except LabelSpaceError:
+            raise
+        except ValueError as e:
+            raise LabelSpaceError(f'{path}: {e}') from None
+        if not legacy and space.content_sha256() != meta.get('content_sha256'):
+            raise LabelSpaceError(f'{path}: content hash mismatch (file modified or corrupted)')
+        return space
 
 
 @LABEL_SPACES.register_module()
@@ -359,9 +411,10 @@ def read_meta(arrays: dict[str, np.ndarray], path: str) -> dict:
 
 
 def file_format(arrays: dict[str, np.ndarray], path: str) -> str:
-    """The format tag of a saved space: its ``format`` array, else ``meta['format']``."""
-    if 'format' in arrays:
-        return str(arrays['format'][()])
+    """The format tag of a saved space: ``meta['format']``, or the
+    :data:`LEGACY_FORMAT_ARRAY` of a file of the earlier layout."""
+    if LEGACY_FORMAT_ARRAY in arrays:
+        return str(arrays[LEGACY_FORMAT_ARRAY][()])
     return str(read_meta(arrays, path).get('format', ''))
 
 
@@ -380,31 +433,28 @@ def load_label_space(path: Union[str, os.PathLike]) -> LabelSpace:
     raise LabelSpaceError(f'{path}: unknown label-space format {fmt!r}; known: {known}')
 
 
-def build_label_space(spec: Any) -> LabelSpace:
-    """A :class:`LabelSpace` from a space, a path, a list (concatenated), a config
-    ``dict(type=KIND, path=...)`` / ``dict(type=KIND, class_names=..., vectors=...)``, or a
+def build_label_space(cfg: Any, registry: Registry = LABEL_SPACES,
+                      default_args: Optional[dict] = None) -> LabelSpace:
+    """``LABEL_SPACES.build``: a :class:`LabelSpace` from a space, a path, a list
+    (concatenated), a config ``dict(type=KIND, path=...)`` (that kind's :meth:`~LabelSpace.load`)
+    / ``dict(type=KIND, class_names=..., vectors=...)`` (mmengine's ``build_from_cfg``), or a
     plain ``dict(class_names, vectors[, centroids])`` (a ``PropertySpace`` with centroids, else
     a ``NameEmbeddingSpace``)."""
-    if isinstance(spec, LabelSpace):
-        return spec
-    if isinstance(spec, (list, tuple)):
-        spaces = [build_label_space(s) for s in spec]
-        return LabelSpace.concat(spaces)
-    if isinstance(spec, (str, bytes, os.PathLike)):
-        return load_label_space(os.fsdecode(spec))
-    if isinstance(spec, dict):
-        cfg = dict(spec)
-        kind = cfg.pop('type', None) or ('PropertySpace' if cfg.get('centroids') is not None
-                                         else 'NameEmbeddingSpace')
-        cls = LABEL_SPACES.get(kind) if isinstance(kind, str) else kind
-        if cls is None:
-            raise KeyError(f'{kind!r} is not a registered label space: '
-                           f'{sorted(LABEL_SPACES.module_dict)}')
-        if 'path' in cfg:
-            space = cls.load(cfg.pop('path'))
-            if cfg:
-                raise LabelSpaceError(f'label space config: unexpected keys {sorted(cfg)} '
-                                      'with path')
-            return space
-        return cls(**cfg)
-    raise TypeError(f'cannot make a label space from {type(spec).__name__}')
+    if isinstance(cfg, LabelSpace):
+        return cfg
+    if isinstance(cfg, (list, tuple)):
+        return LabelSpace.concat([registry.build(c) for c in cfg])
+    if isinstance(cfg, (str, bytes, os.PathLike)):
+        return load_label_space(os.fsdecode(cfg))
+    if not isinstance(cfg, dict):
+        raise TypeError(f'cannot make a label space from {type(cfg).__name__}')
+    cfg = dict(cfg)
+    cfg.setdefault('type', 'PropertySpace' if cfg.get('centroids') is not None
+                   else 'NameEmbeddingSpace')
+    if 'path' in cfg:  # that kind's file (an unknown kind: build_from_cfg's KeyError)
+        kind = registry.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
+        cfg['type'] = getattr(kind, 'load', cfg['type'])
+    return build_from_cfg(cfg, registry, default_args)
+
+
+LABEL_SPACES.build_func = build_label_space

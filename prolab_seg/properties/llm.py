@@ -14,12 +14,14 @@ One request per category with a fixed, versioned prompt (``PROMPT_VERSIONS``):
 An answer of a name-free version that names its category (its name, plural or alias:
 :func:`~.class_names.sentences_naming_category`) is invalid. prolab-v1 / prolab-v3 answers are
 also accepted as a bare or fenced JSON list inside prose, or as numbered/bulleted lines.
-Transient faults (429, 408/409, 5xx, timeouts, connection errors) and malformed/short/truncated
-answers are retried with exponential backoff and a cap; other HTTP errors (400, 401, ...) fail
-that category at once. A 404 (wrong URL path) or a few connection failures in a row (circuit
-breaker: nothing listening) stop the whole run with an ``EndpointError`` naming the URL; so do
-a few timeouts in a row (a server that accepts connections and never answers:
-:func:`silent_server_bound` bounds how long that takes). ``deadline`` bounds the whole run
+Transient faults (408, 409, 429, 5xx, timeouts, connection errors) are retried by the
+``openai`` client itself (its ``max_retries``, with its own backoff); malformed, short or
+truncated answers are retried here with exponential backoff and a cap (:class:`RetryPolicy`).
+An HTTP error the client gives up on fails that category. A 404 (wrong URL path) or a few
+connection failures in a row, counting the client's attempts (circuit breaker: nothing
+listening), stop the whole run with an ``EndpointError`` naming the URL; so do a few timeouts in
+a row (a server that accepts connections and never answers: :func:`silent_server_bound` bounds
+how long that takes). ``deadline`` bounds the whole run
 (``DeadlineError``). Requests run in daemon threads, so an interrupt (Ctrl-C), a deadline or a
 stop returns at once, without waiting for requests in flight. Each finished category is written
 immediately to a resumable JSON cache (merged under a file lock with what other runs wrote,
@@ -139,16 +141,15 @@ class _Cancelled(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff: attempt i waits ``min(max_delay, base_delay * 2**i)`` seconds
-    (or the server's ``Retry-After``, capped the same way)."""
+    """Asking again after an invalid answer: at most ``max_attempts`` answers per category;
+    after answer i, wait ``min(max_delay, base_delay * 2**i)`` seconds."""
 
     max_attempts: int = 5
     base_delay: float = 1.0
     max_delay: float = 30.0
 
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        wanted = retry_after if retry_after is not None else self.base_delay * 2 ** attempt
-        return min(self.max_delay, max(0.0, wanted))
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, max(0.0, self.base_delay * 2 ** attempt))
 
 
 def check_prompt_version(version: str) -> None:
@@ -356,10 +357,10 @@ class CircuitBreaker:
         self._failures = 0
         self._lock = threading.Lock()
 
-    def failure(self) -> bool:
-        """Count a failure; True once the breaker has tripped."""
+    def failure(self, count: int = 1) -> bool:
+        """Count ``count`` failures; True once the breaker has tripped."""
         with self._lock:
-            self._failures += 1
+            self._failures += count
             return self._failures >= self.limit
 
     def success(self) -> None:
@@ -367,16 +368,21 @@ class CircuitBreaker:
             self._failures = 0
 
 
-def silent_server_bound(timeout: float, concurrency: int, retry: RetryPolicy,
+def silent_server_bound(timeout: float, concurrency: int, max_retries: int = 2,
                         breaker_limit: int = 3, num_categories: int | None = None) -> float:
     """Upper bound (seconds, network latency aside) on how long :func:`describe_categories`
-    runs against a server that accepts connections and never answers: every request times
-    out after ``timeout``; with ``w = min(concurrency, num_categories)`` workers the breaker's
-    ``breaker_limit``-th timeout in a row comes within ``ceil(breaker_limit / w)`` rounds, the
-    rounds of one worker separated by its backoff delays; then the run returns at once."""
+    runs against a server that accepts connections and never answers: the client makes
+    ``max_retries + 1`` attempts per request, each timing out after ``timeout``, separated by
+    its backoff delays (at most ``min(8, 0.5 * 2**i)`` s); the breaker's ``breaker_limit``-th
+    timeout in a row ends the ``ceil(breaker_limit / (max_retries + 1))``-th request, which
+    ``w = min(concurrency, num_categories)`` workers reach within ``ceil(requests / w)``
+    rounds; then the run returns at once."""
+    from openai._constants import INITIAL_RETRY_DELAY, MAX_RETRY_DELAY
+    attempts = max_retries + 1
+    per_request = attempts * timeout + sum(min(MAX_RETRY_DELAY, INITIAL_RETRY_DELAY * 2 ** i)
+                                           for i in range(max_retries))
     workers = min(concurrency, num_categories or concurrency)
-    rounds = math.ceil(breaker_limit / workers)
-    return rounds * timeout + sum(retry.delay(i % retry.max_attempts) for i in range(rounds - 1))
+    return math.ceil(math.ceil(breaker_limit / attempts) / workers) * per_request
 
 
 def _answer_content(resp: object) -> str:
@@ -399,22 +405,18 @@ def _answer_content(resp: object) -> str:
     return content
 
 
-def _retryable_status(code: int) -> bool:
-    return code in (408, 409, 429) or code >= 500
-
-
-def _retry_after(response) -> float | None:
-    try:
-        return float(response.headers.get('retry-after'))
-    except (TypeError, ValueError):
-        return None
+def _attempts(error) -> int:
+    """How many times the ``openai`` client sent the request that ended in ``error`` (the
+    retry count it sends in a header, plus one)."""
+    return int(error.request.headers.get('x-stainless-retry-count', 0)) + 1
 
 
 def _describe_one(client, category: str, *, model: str, dataset: str | None,
                   retry: RetryPolicy, temperature: float, json_mode: bool,
                   stop: threading.Event, breaker: CircuitBreaker,
                   prompt_version: str = PROMPT_VERSION) -> list[str] | dict[str, list[str]]:
-    """Ask for one category until a valid answer or ``retry.max_attempts``.
+    """Ask for one category until a valid answer or ``retry.max_attempts`` answers (the
+    client retries each request on its own faults).
 
     Raises:
         DescribeError: this category failed.
@@ -427,7 +429,6 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
     for attempt in range(retry.max_attempts):
         if stop.is_set():
             raise _Cancelled
-        retry_after = None
         try:
             resp = client.chat.completions.create(
                 model=model, messages=build_messages(category, dataset, prompt_version),
@@ -442,31 +443,32 @@ def _describe_one(client, category: str, *, model: str, dataset: str | None,
                 raise EndpointError(f'{e.request.url} answered 404 Not Found: the URL path is '
                                     'wrong; --base-url must be the API root that serves '
                                     '/chat/completions, e.g. http://127.0.0.1:8000/v1') from None
-            if not _retryable_status(e.status_code):
-                raise DescribeError({category: f'HTTP {e.status_code} (not retried): '
-                                               f'{e.message}'}) from None
-            last, retry_after = f'HTTP {e.status_code}', _retry_after(e.response)
-        except openai.APITimeoutError:
-            last = 'request timed out'
-            if breaker.failure():
+            sent = _attempts(e)
+            raise DescribeError({category: f'HTTP {e.status_code} ' + (
+                f'after {sent} attempts' if sent > 1 else '(not retried)') + f': {e.message}'}
+            ) from None
+        except openai.APITimeoutError as e:
+            if breaker.failure(_attempts(e)):
                 raise EndpointError(
                     f'{client.base_url} accepts connections but answered none of '
                     f'{breaker.limit} requests in a row within the timeout ({client.timeout} '
                     's); is the server overloaded or stuck? Raise --timeout if its answers '
                     'take longer') from None
+            raise DescribeError({category: f'request timed out {_attempts(e)} times'}) from None
         except openai.APIConnectionError as e:
-            last = f'connection error ({e.__cause__ or e})'
-            if breaker.failure():
+            if breaker.failure(_attempts(e)):
                 raise EndpointError(
                     f'cannot connect to {client.base_url} ({breaker.limit} connection failures '
                     f'in a row; last: {e.__cause__ or e}); start the server or fix '
                     '--base-url') from None
+            raise DescribeError({category: f'connection error ({e.__cause__ or e}) after '
+                                           f'{_attempts(e)} attempts'}) from None
         except openai.APIResponseValidationError as e:
             last = f'malformed response ({e.message})'
         except json.JSONDecodeError:
             last = 'response body is not JSON'
         if attempt + 1 < retry.max_attempts:
-            delay = retry.delay(attempt, retry_after)
+            delay = retry.delay(attempt)
             log.warning('%s: attempt %d/%d failed (%s); retrying in %.2fs', category,
                         attempt + 1, retry.max_attempts, last, delay)
             if stop.wait(delay):
@@ -494,7 +496,7 @@ def openai_client(base_url: str | None = None, api_key: str | None = None, **opt
 def describe_categories(categories: Sequence[str], model: str, *, base_url: str | None = None,
                         dataset: str | None = None, cache: str | os.PathLike | None = None,
                         concurrency: int = 4, retry: RetryPolicy = RetryPolicy(),
-                        timeout: float = 60.0, temperature: float = 0.7,
+                        max_retries: int = 2, timeout: float = 60.0, temperature: float = 0.7,
                         json_mode: bool = True, breaker_limit: int = 3,
                         prompt_version: str = PROMPT_VERSION, deadline: float | None = None,
                         on_done: Callable[[str, bool], None] | None = None
@@ -509,11 +511,13 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
         dataset: dataset name given to the model as context.
         cache: resumable cache file; categories already in it are not requested again.
         concurrency: maximum requests in flight.
-        retry: backoff policy for faults and invalid answers.
+        retry: how often, and after what delays, an invalid answer is asked for again.
+        max_retries: the ``openai`` client's retries of a request on 408, 409, 429 and 5xx
+            answers, timeouts and connection errors (its own backoff).
         timeout: per-request timeout (s).
         json_mode: send ``response_format={"type": "json_object"}``.
-        breaker_limit: consecutive connection failures or timeouts (any categories) that stop
-            the run.
+        breaker_limit: consecutive connection failures or timeouts (the client's attempts, any
+            categories) that stop the run.
         prompt_version: one of ``PROMPT_VERSIONS`` (see the module docstring).
         deadline: the most seconds the whole run may take (None: no limit).
         on_done: called ``(category, ok)`` in the calling thread for each category: first for
@@ -528,7 +532,7 @@ def describe_categories(categories: Sequence[str], model: str, *, base_url: str 
     """
     if concurrency < 1:
         raise ValueError(f'concurrency must be at least 1, got {concurrency}')
-    client = openai_client(base_url, max_retries=0, timeout=timeout)
+    client = openai_client(base_url, max_retries=max_retries, timeout=timeout)
     names = category_names(dict.fromkeys(categories), 'class list', DescriptionsError)
     check_prompt_version(prompt_version)
     store = DescriptionCache(cache, model, prompt_version) if cache is not None else None

@@ -9,13 +9,12 @@ A :class:`PropertySpace` holds, for C categories, K properties and E-dimensional
 * the descriptions themselves with their category, cluster and cosine to the centroid;
 * ``meta``: embedding model, K, seed, clustering method, description-file hashes, ...
 
-Saved as ``<name>.npz`` (no pickle) plus a readable ``<name>.json`` / ``<name>.md`` summary.
+Saved in the label-space file format (:meth:`~.label_space.LabelSpace.save`; the descriptions
+are its extra arrays); :meth:`PropertySpace.summary` / :meth:`PropertySpace.summary_markdown`
+render the readable summary ``tools/gen_properties.py`` writes beside it.
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import time
 from pathlib import Path
@@ -30,8 +29,8 @@ from prolab_seg.clustering.kmeans import SphericalKMeans
 from prolab_seg.registry import LABEL_SPACES
 from prolab_seg.utils import l2_normalize
 
-from .files import atomic_write_bytes, atomic_write_text, check_outputs, sha256_file
-from .label_space import LabelSpace, LabelSpaceError, read_arrays, read_meta
+from .files import sha256_file
+from .label_space import LabelSpace, LabelSpaceError
 from .report import identical_groups, label_space_report, report_markdown
 
 ARTIFACT_FORMAT = 'prolab-seg/property-space@1'
@@ -57,6 +56,7 @@ class PropertySpace(LabelSpace):
     """
 
     FORMAT = ARTIFACT_FORMAT
+    EXTRA_ARRAYS = ('texts', 'text_class', 'text_cluster', 'text_score')
 
     def __init__(self, class_names: Sequence[str], vectors: np.ndarray, centroids: np.ndarray,
                  meta: dict | None = None, texts: Sequence[str] = (),
@@ -73,15 +73,18 @@ class PropertySpace(LabelSpace):
         self.text_score = np.asarray(np.zeros(N) if text_score is None else text_score,
                                      np.float32)
         if not np.isin(self.vectors, (0.0, 1.0)).all():
-            raise LabelSpaceError('vectors must be multi-hot (0/1)')
+            raise LabelSpaceError(f'property space {source}: vectors must be multi-hot (0/1)')
         for name in ('text_class', 'text_cluster', 'text_score'):
             if getattr(self, name).shape != (N,):
-                raise LabelSpaceError(f'{name} shape {getattr(self, name).shape} != ({N},) texts')
+                raise LabelSpaceError(f'property space {source}: {name} shape '
+                                      f'{getattr(self, name).shape} != ({N},) texts')
         if N and not (0 <= self.text_class.min() and self.text_class.max() < self.num_classes):
-            raise LabelSpaceError('text_class indexes outside the class list')
+            raise LabelSpaceError(f'property space {source}: text_class indexes outside the '
+                                  'class list')
         if N and not (0 <= self.text_cluster.min()
                       and self.text_cluster.max() < self.num_properties):
-            raise LabelSpaceError('text_cluster indexes outside the properties')
+            raise LabelSpaceError(f'property space {source}: text_cluster indexes outside the '
+                                  'properties')
 
     def property_names(self) -> list[str]:
         """Each property named by ``meta['property_names']`` (an imported ProLab clustering's
@@ -169,53 +172,17 @@ class PropertySpace(LabelSpace):
         return '\n'.join(lines) + '\n'
 
     # ------------------------------------------------------------------ I/O
-    def content_sha256(self) -> str:
-        """Hash of names, vectors, centroids and descriptions (checked on load)."""
-        h = hashlib.sha256()
-        h.update(json.dumps([self.class_names, self.texts], ensure_ascii=False).encode())
-        for a in (self.vectors, self.centroids, self.text_class, self.text_cluster,
-                  self.text_score):
-            h.update(np.ascontiguousarray(a).tobytes())
-        return h.hexdigest()
+    def extra_arrays(self) -> dict[str, np.ndarray]:
+        """The descriptions: ``texts`` [N] and their ``text_class``, ``text_cluster`` and
+        ``text_score`` [N]."""
+        return dict(texts=np.array(self.texts, dtype=str), text_class=self.text_class,
+                    text_cluster=self.text_cluster, text_score=self.text_score)
 
     @classmethod
-    def output_files(cls, path: str | os.PathLike) -> list[Path]:
-        """The ``.npz`` and the ``.json`` / ``.md`` summaries :meth:`save` writes for
-        ``path``."""
-        path = _artifact_path(path)
-        return [path, path.with_suffix('.json'), path.with_suffix('.md')]
-
-    def save(self, path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (),
-             report: dict | None = None) -> Path:
-        """Write ``path`` (``.npz``; a path without that suffix is a folder holding
-        ``property_space.npz``) plus ``.json``/``.md`` summaries beside it, with the
-        label-space ``report`` (default: that of the space alone).
-
-        Returns:
-            the ``.npz`` path.
-        Raises:
-            OutputPathError: one of the three files would replace one of ``inputs`` (files
-                the command read) or of :meth:`input_files` (e.g. ``--out X.npz`` next to the
-                descriptions ``X.json``); nothing is written.
-        """
-        outputs = self.output_files(path)
-        check_outputs(outputs, [*inputs, *self.input_files()])
-        path = outputs[0]
-        meta = dict(self.meta, format=ARTIFACT_FORMAT, content_sha256=self.content_sha256())
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf, class_names=np.array(self.class_names, dtype=str), vectors=self.vectors,
-            centroids=self.centroids, texts=np.array(self.texts, dtype=str),
-            text_class=self.text_class, text_cluster=self.text_cluster,
-            text_score=self.text_score, meta=np.array(json.dumps(meta)))
-        atomic_write_bytes(path, buf.getvalue())
-        saved = PropertySpace(self.class_names, self.vectors, self.centroids, meta, self.texts,
-                              self.text_class, self.text_cluster, self.text_score, str(path))
-        report = label_space_report(saved) if report is None else report
-        atomic_write_text(outputs[1], json.dumps(
-            saved.summary(report=report), indent=2, ensure_ascii=False) + '\n')
-        atomic_write_text(outputs[2], saved.summary_markdown(report=report))
-        return path
+    def output_path(cls, path: str | os.PathLike) -> Path:
+        """``path`` if it ends in ``.npz``, else the folder ``path`` holding
+        ``property_space.npz``."""
+        return _artifact_path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, classes: Sequence[str] | None = None,
@@ -229,7 +196,7 @@ class PropertySpace(LabelSpace):
                 ``meta['sources']`` to exist with its recorded sha256 (stale-artifact check).
         """
         path = Path(path) if Path(path).is_file() else _artifact_path(path)
-        space = cls.from_arrays(read_arrays(path), str(path))
+        space = super().load(path)
         mismatch = None if classes is None else class_list_mismatch(space.class_names, classes)
         if mismatch:
             raise LabelSpaceError(f'{path}: class list mismatch: {mismatch}')
@@ -243,26 +210,11 @@ class PropertySpace(LabelSpace):
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], path: str) -> 'PropertySpace':
-        """The space held by the arrays of ``path``: shapes, format and content hash checked."""
-        required = {'class_names', 'vectors', 'centroids', 'texts', 'text_class',
-                    'text_cluster', 'text_score', 'meta'}
-        if required - arrays.keys():
-            raise LabelSpaceError(f'{path}: missing arrays {sorted(required - arrays.keys())}')
-        meta = read_meta(arrays, path)
-        if meta.get('format') != ARTIFACT_FORMAT:
-            raise LabelSpaceError(f'{path}: format {meta.get("format")!r}, expected '
-                                  f'{ARTIFACT_FORMAT!r}')
-        try:
-            space = cls(arrays['class_names'].tolist(), arrays['vectors'], arrays['centroids'],
-                        meta, arrays['texts'].tolist(), arrays['text_class'],
-                        arrays['text_cluster'], arrays['text_score'], str(path))
-        except ValueError as e:
-            raise LabelSpaceError(f'{path}: {e}') from None
-        if space.content_sha256() != meta.get('content_sha256'):
-            raise LabelSpaceError(f'{path}: content hash mismatch (file modified or corrupted)')
-        if meta.get('num_properties') not in (None, space.num_properties):
-            raise LabelSpaceError(f'{path}: meta num_properties {meta["num_properties"]} != '
-                                  f'{space.num_properties} centroids')
+        """:meth:`LabelSpace.from_arrays`, with ``meta['num_properties']`` checked."""
+        space = super().from_arrays(arrays, path)
+        if space.meta.get('num_properties') not in (None, space.num_properties):
+            raise LabelSpaceError(f'{path}: meta num_properties {space.meta["num_properties"]} '
+                                  f'!= {space.num_properties} centroids')
         return space
 
 

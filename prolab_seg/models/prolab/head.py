@@ -43,8 +43,8 @@ non-negative properties), ``pred_sem_seg`` = argmax, and EncoderDecoder, ``IoUMe
 
 Label spaces (:class:`~prolab_seg.properties.LabelSpace`): ``label_space`` is the training
 space, ``test_label_space`` the inference one (default: the same); each is a file (kind read from
-its format), ``dict(type=KIND, path=...)``, a list (concatenated) or a space object. The old keys
-``property_space`` / ``test_property_space`` still work, with a deprecation warning. Any space
+its format), ``dict(type=KIND, path=...)``, a list (concatenated) or a space object (the keys
+``property_space`` / ``test_property_space`` of 0.1 are refused, naming these). Any space
 sharing the training centroids -- e.g. new categories built with ``tools/gen_properties.py
 assign`` -- can be swapped in by config (``--cfg-options model.decode_head.test_label_space=all.npz
 model.decode_head.test_classes=[...] test_dataloader.dataset.metainfo.classes=[...]``; a list
@@ -72,13 +72,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import logging
 from typing import Any, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -87,7 +85,8 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from prolab_seg.image_maps import labels_out_of_range
 from prolab_seg.properties.class_names import class_list_mismatch
-from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace, build_label_space
+from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace
+from prolab_seg.registry import LABEL_SPACES
 
 from .chunked import label_resolution_cosine
 from .loss import LabelTargets, PropertyLoss
@@ -156,17 +155,18 @@ def _check_names(expected: Optional[Sequence[str]], space: LabelSpace, what: str
             f'config: {mismatch}.')
 
 
-def _deprecated_key(new: Any, old: Any, new_name: str, old_name: str) -> Any:
-    """``new``, or ``old`` (with a deprecation warning) when only the old key is set."""
-    if old is None:
-        return new
-    if new is not None:
-        raise ValueError(f'PropertyHead: give {new_name} only ({old_name} is its deprecated '
-                         'name)')
-    print_log(f'PropertyHead: `{old_name}` is deprecated, use `{new_name}` (a path, '
-              "dict(type='PropertySpace', path=...) or a list)", logger='current',
-              level=logging.WARNING)
-    return old
+#: Config keys of ``PropertyHead`` that were removed, with the key that replaced each.
+REMOVED_KEYS = {'property_space': 'label_space', 'test_property_space': 'test_label_space'}
+
+
+def _refuse_unknown_keys(keys: dict) -> None:
+    """``TypeError`` naming config keys ``PropertyHead`` does not take (a removed key with its
+    replacement)."""
+    if keys:
+        renamed = [f'`{k}` was removed, use `{REMOVED_KEYS[k]}`' for k in keys
+                   if k in REMOVED_KEYS]
+        raise TypeError(f'PropertyHead got unknown config keys {sorted(keys)}'
+                        + (': ' + '; '.join(renamed) if renamed else ''))
 
 
 @MODELS.register_module()
@@ -201,8 +201,6 @@ class PropertyHead(BaseModule):
         loss_chunk_rows: with ``loss_resolution='label'``, compute the label-resolution cosines
             this many label rows at a time, recomputed in backward (same loss and gradients,
             no K x H x W maps stored; :mod:`.chunked`). None: all at once (today's path).
-        property_space, test_property_space: deprecated names of ``label_space`` /
-            ``test_label_space``.
     """
 
     def __init__(self,
@@ -220,20 +218,16 @@ class PropertyHead(BaseModule):
                  loss_resolution: str = 'label',
                  seen_calibration: float = 0.0,
                  loss_chunk_rows: Optional[int] = None,
-                 property_space: Any = None,
-                 test_property_space: Any = None,
-                 init_cfg=None):
+                 init_cfg=None,
+                 **unknown_keys):
         super().__init__(init_cfg)
-        label_space = _deprecated_key(label_space, property_space, 'label_space',
-                                      'property_space')
-        test_label_space = _deprecated_key(test_label_space, test_property_space,
-                                           'test_label_space', 'test_property_space')
+        _refuse_unknown_keys(unknown_keys)
         if label_space is None:
             raise ValueError('PropertyHead needs label_space (path to a property-space .npz '
                              'built with tools/gen_properties.py build)')
-        train_space = build_label_space(label_space)
+        train_space = LABEL_SPACES.build(label_space)
         test_space = train_space if test_label_space is None else \
-            build_label_space(test_label_space)
+            LABEL_SPACES.build(test_label_space)
         _check_names(class_names, train_space, 'label_space')
         if test_classes is not None:
             test_space = test_space.select(test_classes, train_space.class_names)
@@ -341,9 +335,9 @@ class PropertyHead(BaseModule):
     # ---------------------------------------------------------------- label spaces
     def set_categories(self, space: Any,
                        classes: Union[str, Sequence[str], None] = None) -> LabelSpace:
-        """Switch the inference label space (anything :func:`build_label_space` takes),
+        """Switch the inference label space (anything ``LABEL_SPACES.build`` takes),
         optionally keeping only ``classes``; returns the space in use."""
-        space = build_label_space(space)
+        space = LABEL_SPACES.build(space)
         if classes is not None:
             space = space.select(classes, self.train_class_names)
         self.train_space.check_compatible(space, 'inference label space')
