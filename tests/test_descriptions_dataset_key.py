@@ -79,9 +79,9 @@ def test_bench_refuses_before_generating(tmp_path):
     data = tmp_path / 'data'
     proc = subprocess.run(
         [sys.executable, str(REPO / 'benchmarks' / 'bench_prolab.py'), '--data-root', str(data),
-         '--spec', str(V1_SPEC), '--descriptions', str(path), '--no-v1', '--rows', 'prolab',
+         '--spec', str(V1_SPEC), '--descriptions', str(path), '--rows', 'prolab',
          '--work-dir', str(tmp_path / 'w')],
         capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'), timeout=300)
-    assert proc.returncode == 1
-    assert f'bench_prolab.py: {path}: its "dataset" is \'property_world\'' in proc.stderr
+    assert proc.returncode == 2
+    assert f'bench_prolab.py: error: {path}: its "dataset" is \'property_world\'' in proc.stderr
     assert not data.exists() and not (tmp_path / 'w').exists()

@@ -286,8 +286,9 @@ def test_data_info_reads_meta_json(custom, meta, info, tmp_path):
         experiments.data_info(str(old))
 
 
-def _chance_reference(root: Path, classes, unseen, seed: int) -> float:
-    """Slow reference: per-pixel loop over val's unseen pixels, same draws as a uniform guess."""
+def _chance_reference(root: Path, classes, unseen, seed: int) -> dict[str, float]:
+    """Slow reference: per-pixel loop over val's unseen pixels, same draws as a uniform guess;
+    IoU (%) per unseen category that has pixels or guesses."""
     rng = np.random.default_rng(seed)
     n = len(unseen)
     ids = {classes.index(c): k for k, c in enumerate(unseen)}
@@ -299,18 +300,25 @@ def _chance_reference(root: Path, classes, unseen, seed: int) -> float:
             gt[t] += 1
             pr[p] += 1
             inter[t] += t == p
-    ious = [inter[k] / (gt[k] + pr[k] - inter[k]) for k in range(n) if gt[k] + pr[k]]
-    return 100 * sum(ious) / len(ious)
+    return {unseen[k]: 100 * inter[k] / (gt[k] + pr[k] - inter[k])
+            for k in range(n) if gt[k] + pr[k]}
 
 
 def test_chance_unseen_miou_matches_a_reference_loop(custom, info):
     root = custom[1]
     for seed in (0, 3):
+        reference = _chance_reference(root, info.classes, info.unseen, seed)
+        per_category = experiments.chance_unseen_iou(info, seed=seed)
+        assert list(per_category) == info.unseen and set(reference) == set(info.unseen)
+        assert per_category == pytest.approx(reference, rel=1e-9)
         got = experiments.chance_unseen_miou(info, seed=seed)
-        assert got == pytest.approx(_chance_reference(root, info.classes, info.unseen, seed),
-                                    rel=1e-9)
+        assert got == pytest.approx(sum(reference.values()) / len(reference), rel=1e-9)
     # about 1 / (2n - 1) of a class's pixels for n equally frequent classes: far from 0 or 100
     assert 5 < experiments.chance_unseen_miou(info) < 40
+    # a rarer category's pixels are a smaller share of its guesses: a lower chance IoU
+    chance = experiments.chance_unseen_iou(info)
+    pixels = {c: info.pixels['val'][c] for c in info.unseen}
+    assert chance[min(pixels, key=pixels.get)] < chance[max(pixels, key=pixels.get)]
 
 
 def test_images_with_unseen_lists_exactly_those_val_images(custom, info):

@@ -370,9 +370,9 @@ def zero_shot_metrics(config: str, checkpoint: str, options: dict, zs_options: d
                                            osp.join(work_dir, 'gzsl'), calibrations))
 
 
-def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
-    """mIoU (%) of a uniform-random guess among the unseen classes, on ``val``'s unseen-class
-    pixels."""
+def chance_unseen_iou(info: DataInfo, seed: int = 0) -> dict[str, float]:
+    """IoU (%) per unseen category of a uniform-random guess among the unseen categories, on
+    ``val``'s unseen-category pixels (NaN for a category with neither pixels nor guesses)."""
     from PIL import Image
     rng = np.random.default_rng(seed)
     n = len(info.unseen)
@@ -384,7 +384,12 @@ def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
         lab = lut[np.asarray(Image.open(osp.join(ann, f)))]
         lab = lab[lab >= 0]
         conf += confusion_matrix(rng.integers(0, n, lab.shape), lab, n, n)
-    return nan_mean(iou_from_confusion(conf)) * 100
+    return dict(zip(info.unseen, (iou_from_confusion(conf) * 100).tolist()))
+
+
+def chance_unseen_miou(info: DataInfo, seed: int = 0) -> float:
+    """mIoU (%) of :func:`chance_unseen_iou`: the zero-shot chance level."""
+    return nan_mean(list(chance_unseen_iou(info, seed).values()))
 
 
 def images_with_unseen(info: DataInfo) -> list[tuple[str, str]]:
