@@ -313,22 +313,25 @@ def test_transductive_self_training_trains_on_pseudo_labels(untrained, monkeypat
                       for f in sorted(os.listdir(os.path.join(info.root, 'ann_dir',
                                                               'train_all')))])
     seen = np.array([c in info.seen for c in info.classes])
-    trained = []
+    scored, trained = [], []
 
     def fake_split_scores(config_, checkpoint, options_, bank_, split='calib'):
-        assert (checkpoint, split) == (ckpt, 'train_all')
+        assert split == 'train_all' and options_ is options
+        scored.append(checkpoint)
         return _fake_scores(scores, truth, seen)
 
     def fake_train(config_, opts, work_dir, quiet=True):
         trained.append(opts)
-        return 'new.pth'
+        return f'round{len(trained)}.pth'
 
     monkeypatch.setattr(ex, 'split_scores', fake_split_scores)
     monkeypatch.setattr(ex, 'train', fake_train)
     out = ex.transductive_self_training(config, ckpt, options, bank, info, str(tmp_path),
-                                        keep=1.0)
-    (opts,) = trained
-    assert out == 'new.pth' and opts['load_from'] == ckpt
+                                        rounds=2, keep=1.0)
+    # each round pseudo-labels with, and fine-tunes from, the previous round's checkpoint
+    assert out == 'round2.pth' and scored == [ckpt, 'round1.pth']
+    assert [o['load_from'] for o in trained] == [ckpt, 'round1.pth']
+    opts = trained[-1]
     assert opts['model.decode_head.label_space'] == bank
     assert opts['train_dataloader.dataset.class_subset'] == 'all'
     root = opts['train_dataloader.dataset.data_root']
