@@ -25,6 +25,12 @@ the same data, seed and schedule; only the label space differs:
                 (``train_all`` split);
 * speed      -- not trained: interleaved train-step and inference timings of the baseline and
                 prolab rows' checkpoints of the same (root, seed); needs both earlier in --rows.
+* calib_chosen -- not trained: the prolab row's model with every inference setting chosen on
+                calib (abstaining assignment threshold, then the GZSL calibration route among
+                scalar / Apollonius / per-category biases); needs prolab earlier in --rows.
+* transductive -- TRANSDUCTIVE, reported apart: the prolab row's model fine-tuned on
+                pseudo-labels of the unlabelled train_all pixels (3 rounds), then the same
+                columns; needs prolab earlier in --rows.
 ``<row>_mnv2`` / ``<row>_mnv2_frozen``: the row with the from-scratch ResNet-18/2 replaced by
 torchvision's ImageNet MobileNetV2 (``offline://mobilenet_v2``), fine-tuned at 0.1x the heads'
 learning rate or frozen, meant for data drawn at 128 px (``--size 128``). Old v1 data are a
@@ -261,6 +267,51 @@ def speed(run: Run, work_dir: str) -> dict:
                 inference_ratio=t_inf['prolab'] / t_inf['baseline'])
 
 
+def _prolab_checkpoint(run: Run, row: str) -> dict:
+    """The finished ``prolab`` row of ``run`` (``BenchError`` if its checkpoint is gone)."""
+    done = run.done['prolab']
+    if not osp.isfile(done['checkpoint']):
+        raise BenchError(f"row {row} reads the checkpoint of row prolab, {done['checkpoint']}, "
+                         'which is gone; re-run prolab without --resume')
+    return done
+
+
+def calib_chosen(run: Run, work_dir: str) -> dict:
+    """The ``prolab`` row's model with every inference setting chosen on ``calib``: the unseen
+    categories assigned with the abstention threshold of :func:`ex.abstaining_zero_shot`, and
+    generalised zero-shot with the calibration route of :func:`ex.generalized_zero_shot_routes`
+    on that bank. Seen mIoU and probe are the prolab row's (same model, same seen vectors)."""
+    done = _prolab_checkpoint(run, 'calib_chosen')
+    config, ckpt, opts = done['config'], done['checkpoint'], done['options']
+    zs = ex.abstaining_zero_shot(config, ckpt, opts, run.info, run.args.descriptions,
+                                 osp.join(run.work, 'spaces', 'prolab'),
+                                 osp.join(work_dir, 'abstain'))
+    gzsl = ex.generalized_zero_shot_routes(config, ckpt, opts, zs['bank'],
+                                           osp.join(work_dir, 'gzsl'))
+    return dict(seen_mIoU=done['seen_mIoU'], probe=done['probe'], zs_mIoU=zs['zs_mIoU'],
+                zs_IoU=zs['zs_IoU'], chance_IoU=run.chance, min_similarity=zs['min_similarity'],
+                abstention_calib=zs['calib'], landing=zs['landing'],
+                gzsl={k: v for k, v in gzsl.items() if k != 'routes'},
+                gzsl_routes={r: {k: v for k, v in m.items() if not k.startswith('IoU.')}
+                             for r, m in gzsl['routes'].items()})
+
+
+def transductive(run: Run, work_dir: str) -> dict:
+    """TRANSDUCTIVE (uses the unlabelled pixels of training images): the ``prolab`` row's model
+    after :func:`ex.transductive_self_training`, then the same columns with the calibration
+    routes chosen on ``calib``."""
+    done = _prolab_checkpoint(run, 'transductive')
+    config, opts, bank = done['config'], done['options'], run.spaces('prolab')['all']
+    ckpt = ex.transductive_self_training(config, done['checkpoint'], opts, bank, run.info,
+                                         work_dir, seed=run.seed)
+    out = dict(checkpoint=ckpt, chance_IoU=run.chance, seen_mIoU=ex.evaluate(
+        config, ckpt, opts, osp.join(work_dir, 'seen'))['mIoU'])
+    out.update(ex.zero_shot_metrics(config, ckpt, opts, ex.zero_shot_options(bank), bank,
+                                    run.info, work_dir, routes=ex.GZSL_ROUTES))
+    out['gzsl'].pop('routes', None)
+    return out
+
+
 def row_table() -> dict[str, Row]:
     """Every row by name: :data:`TRAINED`, their :data:`BACKBONES` variants, ``speed``."""
     rows = {name: Row(label, functools.partial(train_and_test, ex.CONFIGS[config], recipe),
@@ -268,6 +319,10 @@ def row_table() -> dict[str, Row]:
             for name, (label, config, recipe) in TRAINED.items()}
     rows['speed'] = Row('ProLab / baseline step time (interleaved micro-benchmark)', speed,
                         needs=('baseline', 'prolab'))
+    rows['calib_chosen'] = Row('ProLab (K={k}), abstention + GZSL route chosen on calib',
+                               calib_chosen, needs=('prolab', ))
+    rows['transductive'] = Row('TRANSDUCTIVE: ProLab (K={k}) + self-training on unlabelled '
+                               'train pixels', transductive, needs=('prolab', ))
     for suffix, (backbone, configs) in BACKBONES.items():
         for name, (label, config, recipe) in TRAINED.items():
             if config in configs:

@@ -53,6 +53,8 @@ of files is concatenated; ``test_classes`` keeps a subset) or at run time with
 Generalised zero-shot (seen and unseen categories in one bank): trained categories score higher
 on everything, so ``seen_calibration=g`` subtracts ``g`` from their scores at inference only
 (calibrated stacking, Chao et al., ECCV 2016; 0 = off); pick ``g`` on held-out data.
+``calibration=dict(type=...)`` instead applies a registered score calibrator (JoEm's Apollonius
+calibration, per-category biases: :mod:`.calibration`).
 A checkpoint whose stored centroids differ from the configured space is refused on load, and
 ``PropertySpaceCheckHook`` compares every bank with the dataloaders' classes before training /
 testing starts.
@@ -198,6 +200,8 @@ class PropertyHead(BaseModule):
             category at feature resolution, upsampled to the labels (cheaper; always used for
             spaces without activation, whose E-d maps are too costly at label resolution).
         seen_calibration: subtracted from the trained categories' scores at inference.
+        calibration: optional config of a :class:`~.calibration.ScoreCalibrator` applied to
+            the category scores at inference (instead of ``seen_calibration``).
         loss_chunk_rows: with ``loss_resolution='label'``, compute the label-resolution cosines
             this many label rows at a time, recomputed in backward (same loss and gradients,
             no K x H x W maps stored; :mod:`.chunked`). None: all at once (today's path).
@@ -217,6 +221,7 @@ class PropertyHead(BaseModule):
                  check_labels: bool = True,
                  loss_resolution: str = 'label',
                  seen_calibration: float = 0.0,
+                 calibration: Optional[dict] = None,
                  loss_chunk_rows: Optional[int] = None,
                  init_cfg=None,
                  **unknown_keys):
@@ -240,6 +245,9 @@ class PropertyHead(BaseModule):
         if seen_calibration < 0:
             raise ValueError(f'seen_calibration must be >= 0, got {seen_calibration}')
         self.seen_calibration = float(seen_calibration)
+        if calibration is not None and seen_calibration:
+            raise ValueError('PropertyHead: give seen_calibration or calibration, not both')
+        self.calibrator = None if calibration is None else MODELS.build(calibration)
         if loss_resolution not in ('label', 'feature'):
             raise ValueError("loss_resolution must be 'label' or 'feature', "
                              f'got {loss_resolution!r}')
@@ -347,6 +355,9 @@ class PropertyHead(BaseModule):
         self.score_offsets = torch.tensor(
             [-self.seen_calibration if c in trained else 0.0 for c in space.class_names],
             device=dev).view(1, -1, 1, 1)
+        if self.calibrator is not None:
+            self.calibrator.set_categories(space.class_names,
+                                           [c in trained for c in space.class_names])
         self.test_space = space
         # mmseg thresholds sigmoid(scores) when there is one output channel: with a threshold
         # of 1 no pixel passes, so every pixel gets index 0, the space's only category.
@@ -450,10 +461,12 @@ class PropertyHead(BaseModule):
 
     def output_maps(self, seg_logits: Tensor) -> Tensor:
         """Property logits -> category scores of the inference space (minus
-        ``seen_calibration`` for the trained categories), at the logits' resolution
-        (N x C x h x w); inside :meth:`with_activations` the K property activations follow the
-        C scores (N x (C + K) x h x w)."""
+        ``seen_calibration`` for the trained categories, or through ``calibration``), at the
+        logits' resolution (N x C x h x w); inside :meth:`with_activations` the K property
+        activations follow the C scores (N x (C + K) x h x w)."""
         scores = self.category_scores(seg_logits) + self.score_offsets.to(seg_logits.dtype)
+        if self.calibrator is not None:
+            scores = self.calibrator(scores)
         if self._with_activations:
             scores = torch.cat([scores, self.activate(seg_logits)], dim=1)
         return scores
