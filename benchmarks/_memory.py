@@ -1,7 +1,8 @@
 """Wall time and memory of this process, for the benchmarks (Linux ``/proc``).
 
 Imported by the scripts of this folder (``from _memory import measure``: a script's folder is
-on its ``sys.path``; pytest adds it through ``pythonpath`` in pyproject.toml).
+on its ``sys.path``) and by the projects' benchmarks, run from the repository root with
+``python -m``, as ``benchmarks._memory``.
 """
 from __future__ import annotations
 

@@ -55,8 +55,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.chdir(REPO)
+os.chdir(REPO)  # the configs' relative paths
 
 import prolab_seg  # noqa: E402,F401
 import torch  # noqa: E402

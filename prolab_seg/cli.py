@@ -1,4 +1,5 @@
-"""What every tool in ``tools/`` shares: user errors as one line, ``--debug`` for the traceback.
+"""What every tool (``tools/``, the projects' CLIs) shares: user errors as one line, ``--debug``
+for the traceback.
 
 ``sys.exit(cli.run(main))`` runs a tool's ``main(argv)``; an error of prolab-seg's own types
 (:class:`~prolab_seg.errors.ProlabError`: a bad descriptions file, label space, checkpoint,

@@ -1,8 +1,9 @@
-"""Shared fixtures: a tiny property-world dataset and tiny fake copies of real datasets.
+"""Shared fixtures: a tiny property-world dataset and tiny fake copies of real datasets; the
+tools (``tools/*.py``) importable by name (``import gen_properties``).
 
 * ``property_world_root``: 8 train + 4 val 64x64 property-world images (seed 0).
 * ``property_world_v1_root``: the same from the v1 spec (18 seen + 6 unseen), the data of the
-  unsupervised configs (configs/equss, configs/iic: 18 clusters).
+  unsupervised configs (projects/property_world/configs/{equss,iic}: 18 clusters).
 * ``fake_dataset_root(name)``: a tiny copy of ``name`` (one of ``REAL_LAYOUTS``) in its real
   on-disk layout (2 train + 2 val images of random pixels and labels).
 * ``fake_dataset_cfg(name)``: ``configs/_base_/datasets/<name>.py`` (mmseg's own dataset
@@ -10,6 +11,7 @@
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +21,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / 'tools'))
 DATASET_CONFIGS = REPO / 'configs' / '_base_' / 'datasets'
 
 
@@ -83,7 +86,7 @@ def write_fake_layout(name: str, root: Path, num_images: int = 2, seed: int = 0)
 @pytest.fixture(scope='session')
 def property_world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny property-world dataset (8 train + 4 val 64x64 images, seed 0)."""
-    from prolab_seg.datasets import write_property_world
+    from projects.property_world.datasets import write_property_world
 
     root = tmp_path_factory.mktemp('property_world')
     write_property_world(root, seed=0, num_train=8, num_val=4, size=64)
@@ -93,8 +96,8 @@ def property_world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope='session')
 def property_world_v1_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny property-world v1 dataset (8 train + 4 val 64x64 images, seed 0)."""
-    from prolab_seg.datasets import write_property_world
-    from prolab_seg.datasets.spec import V1_SPEC
+    from projects.property_world.datasets import write_property_world
+    from projects.property_world.datasets.spec import V1_SPEC
 
     root = tmp_path_factory.mktemp('property_world_v1')
     write_property_world(root, spec=V1_SPEC, seed=0, num_train=8, num_val=4, size=64)

@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from prolab_seg import apis
 
-CONFIG = str(Path(__file__).resolve().parents[1] / 'configs' / 'property_world' /
+CONFIG = str(Path(__file__).resolve().parents[1] / 'projects' / 'property_world' / 'configs' /
              'baseline_fcn-r18-d8_300it_property-world-64x64.py')
 
 

@@ -1,7 +1,7 @@
-"""benchmarks/bench_prolab.py as a tool: rows run exactly as given, each appended to the results
-file at once and skipped by --resume; the mean ± std tables and the targets from hand-made
-records; warnings counted, not streamed; end to end on the tiny property-world (slow)."""
-import importlib.util
+"""projects/property_world/benchmarks/bench_prolab.py as a tool: rows run exactly as given, each
+appended to the results file at once and skipped by --resume; the mean ± std tables and the
+targets from hand-made records; warnings counted, not streamed; end to end on the tiny
+property-world (slow)."""
 import json
 import logging
 import os
@@ -20,13 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope='module')
 def bench():
-    spec = importlib.util.spec_from_file_location('bench_prolab',
-                                                  REPO / 'benchmarks' / 'bench_prolab.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    from projects.property_world.benchmarks import bench_prolab
+    return bench_prolab
 
 
 def _lines(path: Path) -> list[dict]:
@@ -262,11 +257,11 @@ def test_bench_prolab_end_to_end_and_resumed(property_world_root, tmp_path):
     """Two real rows (2 iterations each, no baseline asked: none run), then --resume."""
     from projects.property_world import experiments as ex
     out = tmp_path / 'rows.jsonl'
-    cmd = [sys.executable, str(REPO / 'benchmarks' / 'bench_prolab.py'), '--data-root',
+    cmd = [sys.executable, '-m', 'projects.property_world.benchmarks.bench_prolab', '--data-root',
            str(property_world_root), '--iters', '2', '-k', '8', '--work-dir',
            str(tmp_path / 'w'), '--out', str(out), '--rows', 'prolab', 'supervised']
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = _lines(out)
     assert [r['key']['row'] for r in records] == ['prolab', 'supervised']
@@ -286,7 +281,7 @@ def test_bench_prolab_end_to_end_and_resumed(property_world_root, tmp_path):
     assert 'warnings and library messages:' in proc.stderr
 
     again = subprocess.run(cmd + ['--resume'], capture_output=True, text=True, env=env,
-                           timeout=600)
+                           cwd=REPO, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count(': reused from ') == 2 and ': started ' not in again.stdout
     assert _lines(out) == records

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,8 +106,7 @@ def test_multilevel_segment_handles_images_without_foreground():
     assert result.labels.min() >= 0 and result.labels.max() < 5
 
 
-def test_cluster_segment_tool_end_to_end(property_world_root, tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / 'tools'))
+def test_cluster_segment_tool_end_to_end(property_world_root, tmp_path):
     import cluster_segment
 
     report = cluster_segment.main([str(property_world_root), '--out', str(tmp_path),

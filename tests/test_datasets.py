@@ -1,7 +1,6 @@
 """Property-world: spec validation, generator, writer/CLI and the mmseg dataset class."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -13,14 +12,16 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from PIL import Image
 
-from prolab_seg.datasets import (ALL_CLASSES, PALETTE, SEEN_CLASSES, UNSEEN_CLASSES,
-                                 PropertyWorldGenerator, SpecError, load_spec,
-                                 write_property_world)
-from prolab_seg.datasets.spec import DEFAULT_SPEC, TEXTURES, make_palette
-from prolab_seg.datasets.textures import _TEXTURES
+from projects.property_world import make_dataset
+from projects.property_world.datasets import (ALL_CLASSES, PALETTE, SEEN_CLASSES,
+                                              UNSEEN_CLASSES, PropertyWorldGenerator, SpecError,
+                                              load_spec, write_property_world)
+from projects.property_world.datasets.spec import DEFAULT_SPEC, TEXTURES, make_palette
+from projects.property_world.datasets.textures import _TEXTURES
 
 REPO = Path(__file__).resolve().parents[1]
-BASE = REPO / 'configs' / '_base_' / 'datasets'
+CONFIGS = REPO / 'projects' / 'property_world' / 'configs'
+BASE = CONFIGS / '_base_' / 'datasets'
 NUM_SEEN = len(SEEN_CLASSES)
 
 
@@ -50,9 +51,9 @@ def test_default_spec_constants():
 
 def test_model_config_matches_the_default_data(tmp_path):
     """num_classes and class_weight of the model base config are those of the default data
-    (``tools/make_dataset.py`` defaults: seed 0, 200 train images, 64x64)."""
+    (``projects.property_world.make_dataset`` defaults: seed 0, 200 train images, 64x64)."""
     from projects.property_world.experiments import class_weights, data_info
-    cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'models' /
+    cfg = Config.fromfile(str(CONFIGS / '_base_' / 'models' /
                               'fcn_r18-d8_property-world.py'))
     assert cfg.num_classes == NUM_SEEN == cfg.model.decode_head.num_classes
     write_property_world(tmp_path, num_val=0, num_calib=0, num_train_all=0)
@@ -135,7 +136,7 @@ def test_generator_is_deterministic_and_index_addressable():
 
 
 def test_unseen_only_in_held_out_splits_for_a_fixed_share():
-    from prolab_seg.datasets.generator import SPLITS, UNSEEN_SPLITS
+    from projects.property_world.datasets.generator import SPLITS, UNSEEN_SPLITS
     assert set(UNSEEN_SPLITS) == {'val', 'calib', 'train_all'} and set(SPLITS) == \
         set(UNSEEN_SPLITS) | {'train'}
     gen = PropertyWorldGenerator(load_spec())
@@ -161,7 +162,7 @@ def test_every_category_renders(cat_id):
 # --- writer and CLI ----------------------------------------------------------------------------
 
 def test_written_dataset(property_world_root):
-    from prolab_seg.datasets.spec import load_scene
+    from projects.property_world.datasets.spec import load_scene
     meta = json.loads((property_world_root / 'meta.json').read_text())
     assert meta['classes'] == list(ALL_CLASSES) and meta['unseen'] == list(UNSEEN_CLASSES)
     assert meta['seen'] == list(SEEN_CLASSES)
@@ -187,16 +188,8 @@ def test_written_dataset(property_world_root):
     assert (image.mode, image.size) == ('RGB', (64, 64))
 
 
-def _make_dataset_cli():
-    path = REPO / 'tools' / 'make_dataset.py'
-    spec = importlib.util.spec_from_file_location('make_dataset', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
 def test_cli_deterministic_and_overwrite_rules(tmp_path, property_world_root, capsys):
-    main = _make_dataset_cli()
+    main = make_dataset.main
     out = tmp_path / 'pw'
     main(['--out', str(out), '--num-train', '8', '--num-val', '4'])
     assert 'train: 8/8' in capsys.readouterr().out
@@ -232,7 +225,7 @@ def _batch(loader_cfg) -> dict:
 
 def test_mmseg_dataloader_reads_seen_classes(property_world_root):
     cfg = _cfg(property_world_root)
-    assert cfg.custom_imports['imports'] == ['prolab_seg']
+    assert cfg.custom_imports['imports'] == ['prolab_seg', 'projects.property_world']
     batch = _batch(cfg.train_dataloader)
     assert len(batch['inputs']) == 8 and batch['inputs'][0].shape == (3, 64, 64)
     sample = batch['data_samples'][0]
@@ -277,7 +270,7 @@ def test_out_of_range_label_names_the_file(property_world_root, tmp_path):
 # --- compositional zero-shot rules (property-world v2) ------------------------------------------
 
 def test_v2_spec_is_a_compositional_zero_shot_design():
-    from prolab_seg.datasets.spec import V2_SPEC, zero_shot_violations
+    from projects.property_world.datasets.spec import V2_SPEC, zero_shot_violations
     cats = load_spec(V2_SPEC)
     assert zero_shot_violations(cats) == []
     unseen = [c for c in cats if not c.seen]
@@ -289,7 +282,7 @@ def test_v2_spec_is_a_compositional_zero_shot_design():
 
 
 def test_v1_spec_breaks_the_rules_and_loads_only_with_them_off():
-    from prolab_seg.datasets.spec import V1_SPEC
+    from projects.property_world.datasets.spec import V1_SPEC
     assert len(load_spec(V1_SPEC)) == 24  # its file turns the rules off
     with pytest.raises(SpecError, match=r"texture 'grass' belongs to a single seen category "
                                         r"\('grass'\)"):
@@ -298,7 +291,7 @@ def test_v1_spec_breaks_the_rules_and_loads_only_with_them_off():
 
 def _v2_file(tmp_path: Path, edit, spec: Path | None = None) -> Path:
     """The v2 spec (or ``spec``) with ``edit`` applied to its ``{name: category}``."""
-    from prolab_seg.datasets.spec import V2_SPEC
+    from projects.property_world.datasets.spec import V2_SPEC
     data = json.loads((spec or V2_SPEC).read_text())
     edit({c['name']: c for c in data['categories']})
     path = tmp_path / 'v2.json'
@@ -333,15 +326,12 @@ def test_zero_shot_rules_refuse_a_spec_naming_value_and_categories(tmp_path, edi
 
 def test_make_dataset_refuses_a_confounded_spec_unless_told(tmp_path):
     path = _v2_file(tmp_path, lambda c: c['tiger'].update(color='green'))
-    spec = importlib.util.spec_from_file_location('make_dataset', REPO / 'tools' / 'make_dataset.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     with pytest.raises(SpecError, match='needs 3'):
-        tool.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
-                   '--num-val', '2'])
+        make_dataset.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
+                           '--num-val', '2'])
     assert not (tmp_path / 'd').exists()
-    tool.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
-               '--num-val', '2', '--no-zero-shot-rules'])
+    make_dataset.main(['--out', str(tmp_path / 'd'), '--spec', str(path), '--num-train', '2',
+                       '--num-val', '2', '--no-zero-shot-rules'])
     meta = json.loads((tmp_path / 'd' / 'meta.json').read_text())
     assert meta['unseen'][0] == 'tiger' and len(meta['classes']) == 29
 
@@ -357,7 +347,7 @@ def test_make_dataset_refuses_a_confounded_spec_unless_told(tmp_path):
      r"\('sky'\): parts 'stem_leaf' need shape 'round', got 'stuff'"),
 ], ids=['unknown', 'wrong-shape', 'stuff'])
 def test_parts_errors_name_file_category_and_field(tmp_path, edit, message):
-    from prolab_seg.datasets.spec import V3_SPEC
+    from projects.property_world.datasets.spec import V3_SPEC
     path = _v2_file(tmp_path, edit, V3_SPEC)
     with pytest.raises(SpecError, match=message) as err:
         load_spec(path, zero_shot_rules=False)
@@ -380,7 +370,7 @@ def test_parts_errors_name_file_category_and_field(tmp_path, edit, message):
      r"parts 'none' belongs to a single seen category \('postbox'\)"),
 ], ids=['unseen-part-2-carriers', 'split2-2-carriers', 'confounded', 'single-carrier'])
 def test_zero_shot_rules_check_parts(tmp_path, spec, edit, message):
-    from prolab_seg.datasets.spec import SPECS
+    from projects.property_world.datasets.spec import SPECS
     path = _v2_file(tmp_path, edit, SPECS / spec)
     with pytest.raises(SpecError, match=message):
         load_spec(path)

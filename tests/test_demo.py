@@ -1,5 +1,6 @@
-"""tools/demo.py end to end at 2 iterations on the tiny property-world (the real run: 300); its
-seen and zero-shot numbers are recomputed from the label maps its tests wrote."""
+"""The main job (projects/property_world/demo.py) end to end at 2 iterations on the tiny
+property-world (the real run: 300); its seen and zero-shot numbers are recomputed from the label
+maps its tests wrote."""
 from pathlib import Path
 
 import numpy as np

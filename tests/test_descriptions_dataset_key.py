@@ -1,9 +1,8 @@
 """A descriptions file whose ``"dataset"`` is a known key but whose categories are another
 spec's is refused before any data are written, naming the file, the key, the categories that
-differ and the fix (tools/demo.py, benchmarks/bench_prolab.py, load_descriptions)."""
+differ and the fix (the project's demo and bench_prolab, load_descriptions)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from prolab_seg.cli import run
-from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.properties import load_descriptions
 from prolab_seg.properties.descriptions import DescriptionsError
+from projects.property_world import demo
 from projects.property_world import experiments as ex
-from projects.property_world.demo import run_demo
+from projects.property_world.datasets.spec import V1_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
-V1_DESCRIPTIONS = REPO / 'descriptions' / 'property_world_v1.json'
+V1_DESCRIPTIONS = REPO / 'projects' / 'property_world' / 'descriptions' / 'property_world_v1.json'
 
 
 def copied_descriptions(tmp_path: Path, dataset: str = 'property_world',
@@ -58,10 +57,7 @@ def test_demo_refuses_before_generating(tmp_path, capsys):
     path = copied_descriptions(tmp_path)
     data, work = tmp_path / 'data', tmp_path / 'work'
     with pytest.raises(DescriptionsError, match='"dataset" is \'property_world\''):
-        run_demo(str(work), str(data), iters=1, spec=str(V1_SPEC), descriptions=str(path))
-    spec = importlib.util.spec_from_file_location('demo_cli', REPO / 'tools' / 'demo.py')
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+        demo.run_demo(str(work), str(data), iters=1, spec=str(V1_SPEC), descriptions=str(path))
     assert run(demo.main, ['--work-dir', str(work), '--data-root', str(data), '--spec',
                            str(V1_SPEC), '--descriptions', str(path)]) == 2
     assert capsys.readouterr().err.startswith(f'demo.py: error: {path}: its "dataset"')
@@ -78,10 +74,11 @@ def test_bench_refuses_before_generating(tmp_path):
     path = copied_descriptions(tmp_path)
     data = tmp_path / 'data'
     proc = subprocess.run(
-        [sys.executable, str(REPO / 'benchmarks' / 'bench_prolab.py'), '--data-root', str(data),
-         '--spec', str(V1_SPEC), '--descriptions', str(path), '--rows', 'prolab',
+        [sys.executable, '-m', 'projects.property_world.benchmarks.bench_prolab', '--data-root',
+         str(data), '--spec', str(V1_SPEC), '--descriptions', str(path), '--rows', 'prolab',
          '--work-dir', str(tmp_path / 'w')],
-        capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'), timeout=300)
+        capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'), cwd=REPO,
+        timeout=300)
     assert proc.returncode == 2
     assert f'bench_prolab.py: error: {path}: its "dataset" is \'property_world\'' in proc.stderr
     assert not data.exists() and not (tmp_path / 'w').exists()

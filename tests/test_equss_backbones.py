@@ -17,7 +17,6 @@ from mmseg.registry import MODELS
 from prolab_seg.models.backbones import FilterBankBackbone, rgb_to_lab
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
 from convert_dino import convert_dino  # noqa: E402
 
 

@@ -15,14 +15,16 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / 'configs' / 'equss' / 'equss_filterbank_property_world.py'
+CONFIG = REPO / 'projects' / 'property_world' / 'configs' / 'equss' / \
+    'equss_filterbank_property_world.py'
 # a smaller head / quantizer than the config's D = 1024 keeps the test fast
 SMALL = ['model.head.channels=128', 'model.quantizer.dim=128', 'model.quantizer.num_codebooks=8',
          'model.quantizer.num_codewords=16', 'model.cluster_probe.channels=128']
 
 
 def run_tool(*args: str) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the repository root on the path: the config imports projects.property_world
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -17,10 +17,10 @@ from PIL import Image
 import prolab_seg  # noqa: F401  (registers the calibrators and the head)
 from mmseg.apis import init_model
 from mmseg.registry import DATASETS, MODELS
-from prolab_seg.datasets import write_property_world
 from prolab_seg.models.prolab import ApolloniusCalibration, CategoryBiasCalibration
 
 from projects.property_world import experiments as ex
+from projects.property_world.datasets import write_property_world
 from test_prolab import build_head, make_space
 
 init_default_scope('mmseg')

@@ -21,7 +21,8 @@ from test_equss_train import dumping_config, hungarian_scores
 
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIG = REPO / 'configs' / 'iic' / 'iic_resnet18-tiny_property-world_2k.py'
+CONFIG = REPO / 'projects' / 'property_world' / 'configs' / 'iic' / \
+    'iic_resnet18-tiny_property-world_2k.py'
 
 
 def one_hot(labels, num_classes: int) -> torch.Tensor:
@@ -152,7 +153,8 @@ def test_head_outputs_main_and_overclustering():
 
 
 def run_tool(*args: str) -> None:
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the repository root on the path: the config imports projects.property_world
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

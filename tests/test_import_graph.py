@@ -1,7 +1,9 @@
 """The module import graph of prolab_seg (read with ``ast``, nothing imported): no import circle,
 and the layering rules -- label spaces (``prolab_seg.properties``) do not depend on the
-synthetic dataset (``prolab_seg.datasets``), clustering and evaluation do not load the text
-stack, ``prolab_seg.utils`` depends on nothing of prolab_seg.
+datasets (``prolab_seg.datasets``), clustering and evaluation do not load the text stack,
+``prolab_seg.utils`` depends on nothing of prolab_seg, the installable package never imports the
+projects (``projects/``: the property-world generator and experiment), whose own graph has no
+circle either.
 
 An edge ``a -> b`` is any import statement of module ``a`` that names module ``b`` (``from b
 import name``, or ``from pkg import b`` when ``b`` is a module), at module level or inside a
@@ -50,24 +52,30 @@ def _imports(tree: ast.AST):
             yield from _imports(node)
 
 
+def import_targets(name: str, path: Path, modules: dict[str, Path]) -> list[str]:
+    """Absolute names every import statement of module ``name`` (file ``path``) names: the
+    module, or ``module.name`` when that is a module of ``modules``."""
+    here = name.split('.') if path.name == '__init__.py' else name.split('.')[:-1]
+    targets = []
+    for node in _imports(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets += [alias.name for alias in node.names]
+            continue
+        base = node.module or ''
+        if node.level:
+            base = '.'.join(here[:len(here) - node.level + 1] + ([base] if base else []))
+        targets += [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base
+                    for a in node.names]
+    return targets
+
+
 def import_graph(root: Path, package: str = 'prolab_seg') -> dict[str, set[str]]:
     """``{module: modules of the package it imports}`` (see the module docstring)."""
     modules = module_names(root, package)
     graph = {}
     for name, path in modules.items():
-        here = name.split('.') if path.name == '__init__.py' else name.split('.')[:-1]
-        targets = []
-        for node in _imports(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                targets += [alias.name for alias in node.names]
-                continue
-            base = node.module or ''
-            if node.level:
-                base = '.'.join(here[:len(here) - node.level + 1] + ([base] if base else []))
-            targets += [f'{base}.{a.name}' if f'{base}.{a.name}' in modules else base
-                        for a in node.names]
         deps = set()
-        for target in targets:
+        for target in import_targets(name, path, modules):
             while target and target not in modules:  # a name inside a module: the module
                 target = target.rpartition('.')[0]
             if target and target != name:
@@ -115,11 +123,30 @@ def test_the_graph_sees_lazy_imports_and_circles(tmp_path):
     assert set(find_cycle(graph)) == {'pkg.a', 'pkg.b', 'pkg.c'}
     (pkg / 'c.py').write_text('')
     assert find_cycle(import_graph(tmp_path, 'pkg')) is None
+    (pkg / 'c.py').write_text('def g():\n    from projects.world import data\n')
+    assert imports_of(tmp_path, 'pkg', 'projects') == [('pkg.c', 'projects.world')]
+
+
+def imports_of(root: Path, package: str, other: str) -> list[tuple[str, str]]:
+    """(module of ``package``, what it imports) for each import of ``package`` that names
+    package ``other`` or one of its modules."""
+    modules = module_names(root, package)
+    return sorted({(name, target) for name, path in modules.items()
+                   for target in import_targets(name, path, modules)
+                   if target == other or target.startswith(other + '.')})
 
 
 def test_no_import_circle(graph):
     assert len(graph) > 50  # every module was read
     assert find_cycle(graph) is None, ' -> '.join(find_cycle(graph))
+    projects = import_graph(REPO, 'projects')
+    assert 'projects.property_world.datasets.spec' in projects
+    assert find_cycle(projects) is None, ' -> '.join(find_cycle(projects))
+
+
+def test_the_package_never_imports_the_projects():
+    """prolab_seg is what ``pip install`` ships; projects/ is not in it."""
+    assert imports_of(REPO, 'prolab_seg', 'projects') == []
 
 
 #: The text stack: sentence encoders and the LLM client.
@@ -144,29 +171,34 @@ def test_layers(graph, package, forbidden):
     assert not offending, sorted(offending)
 
 
-def test_property_world_keys_known_with_only_the_properties_imported(tmp_path):
-    """The property-world specs' descriptions keys are registered by prolab_seg.datasets (which
-    ``import prolab_seg`` loads): a script importing only prolab_seg.properties still checks a
-    file whose "dataset" is "property_world" against the property-world classes."""
-    v1 = json.loads((REPO / 'descriptions' / 'property_world_v1.json').read_text())
+def test_property_world_keys_known_once_the_project_is_imported(tmp_path):
+    """The property-world specs' descriptions keys are registered by the project
+    (``import projects.property_world``), not by prolab_seg: with only prolab_seg.properties
+    imported a file whose "dataset" is "property_world" is not a known key (nothing of the
+    project loaded); once the project is imported it is checked against the property-world
+    classes."""
+    v1_path = REPO / 'projects' / 'property_world' / 'descriptions' / 'property_world_v1.json'
+    v1 = json.loads(v1_path.read_text())
     v1['dataset'] = 'property_world'  # the v1 world's categories under the v2 key
     wrong = tmp_path / 'wrong.json'
     wrong.write_text(json.dumps(v1))
     script = ('import sys\n'
-              'from prolab_seg.properties import DescriptionsError, load_descriptions\n'
+              'from prolab_seg.properties import DATASETS, DescriptionsError, load_descriptions\n'
+              "print('property_world' in DATASETS, len(load_descriptions(sys.argv[1]).categories),"
+              " any(m.startswith('projects') for m in sys.modules))\n"
+              'import projects.property_world\n'
               'try:\n'
               '    load_descriptions(sys.argv[1])\n'
               'except DescriptionsError as e:\n'
               '    print(e)\n'
-              'print(len(load_descriptions(sys.argv[2]).categories))\n'
-              "print('prolab_seg.datasets' in sys.modules)\n")
+              'print(len(load_descriptions(sys.argv[2]).categories))\n')
     proc = subprocess.run(
-        [sys.executable, '-c', script, str(wrong),
-         str(REPO / 'descriptions' / 'property_world_v1.json')],
+        [sys.executable, '-c', script, str(wrong), str(v1_path)],
         capture_output=True, text=True, cwd=REPO, timeout=300,
         env=dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO)))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    error, count, loaded = proc.stdout.splitlines()
+    before, error, count = proc.stdout.splitlines()
+    assert before == f'False {len(v1["categories"])} False'
     assert error.startswith(f'{wrong}: its "dataset" is \'property_world\', a known dataset key')
     assert 'set "dataset" to \'property_world_v1\', whose classes these are' in error
-    assert count == str(len(v1['categories'])) and loaded == 'True'
+    assert count == str(len(v1['categories']))

@@ -2,8 +2,6 @@
 ProLab's seven facets, the label-space report on a hand-made space, and the ``report`` /
 ``build`` CLI with its warning when more than 20 % of the properties hold one category."""
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +11,7 @@ from prolab_seg.properties import (DescriptionsError, DescriptionSet, PropertySp
                                    sentences_naming_category, validate_categories)
 from prolab_seg.properties.descriptions import FACETS
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
-import gen_properties  # noqa: E402
+import gen_properties  # tools/ (tests/conftest.py puts it on sys.path)
 
 
 # ------------------------------------------------------------------ the name check

@@ -2,7 +2,6 @@
 import json
 import multiprocessing
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from prolab_seg.properties.llm import (PROMPT_VERSION, DescribeError, Descriptio
                                        InvalidAnswer, RetryPolicy, build_messages,
                                        describe_categories, parse_descriptions)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
-import gen_properties  # noqa: E402
+import gen_properties  # tools/ (tests/conftest.py puts it on sys.path)
 
 KEY = 'sk-test-SECRET-0123456789'
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)

@@ -19,7 +19,7 @@ from prolab_seg.properties import PropertySpace
 REPO = Path(__file__).resolve().parents[1]
 REAL = sorted((REPO / 'configs' / 'baseline').glob('*.py')) + sorted(
     (REPO / 'configs' / 'prolab').glob('*.py'))
-PW = sorted((REPO / 'configs' / 'property_world').glob('*.py'))
+PW = sorted((REPO / 'projects' / 'property_world' / 'configs').glob('*.py'))
 OFFICIAL = sorted((REPO / 'configs' / 'prolab_official').glob('*.py'))
 DATASETS_OF = ('ade20k', 'coco_stuff164k', 'pascal_context59', 'cityscapes', 'bdd100k')
 
@@ -129,7 +129,7 @@ def test_real_config_parses_and_builds_shrunk(path, tmp_path):
 def test_property_world_config_builds(path, tmp_path, property_world_root):
     cfg = Config.fromfile(str(path))
     if path.name.startswith('textemb'):
-        from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
+        from projects.property_world.datasets import ALL_CLASSES, SEEN_CLASSES
         from prolab_seg.properties import NameEmbeddingSpace
         rng = np.random.default_rng(0)
         full_space = NameEmbeddingSpace(ALL_CLASSES, rng.normal(size=(len(ALL_CLASSES), 16)))
@@ -141,7 +141,7 @@ def test_property_world_config_builds(path, tmp_path, property_world_root):
             cfg.model.decode_head.test_label_space = full
     elif is_prolab(cfg):
         spaces = tmp_path / 'property_spaces'
-        from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES
+        from projects.property_world.datasets import ALL_CLASSES, SEEN_CLASSES
         seen = synthetic_space(SEEN_CLASSES, spaces / 'seen.npz')
         full = synthetic_space(ALL_CLASSES, spaces / 'all.npz')
         # all.npz must share seen.npz's centroids (as `gen_properties.py assign` writes it)

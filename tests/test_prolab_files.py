@@ -6,7 +6,6 @@ memberships, trained and segmented through ``PropertyHead``.
 The files here are written by the tests (made-up sentences, the datasets' class names only).
 """
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,7 @@ from prolab_seg.properties import (DescriptionsError, PropertySpace, dataset_cla
                                    load_label_space, match_class_names)
 from prolab_seg.utils import l2_normalize
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
-import gen_properties  # noqa: E402
+import gen_properties  # tools/ (tests/conftest.py puts it on sys.path)
 
 CITYSCAPES = dataset_class_names('cityscapes')
 #: How the test files spell some Cityscapes classes (tolerant spellings and an alias).

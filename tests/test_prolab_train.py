@@ -15,12 +15,12 @@ from mmengine.hooks import Hook
 import prolab_seg  # noqa: F401
 from mmseg.registry import HOOKS
 from prolab_seg import apis
-from prolab_seg.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES
 from prolab_seg.properties import PropertySpace
+from projects.property_world.datasets import ALL_CLASSES, SEEN_CLASSES, UNSEEN_CLASSES
 from test_equss_train import dumped_confusion
 
 REPO = Path(__file__).resolve().parents[1]
-PW = REPO / 'configs' / 'property_world'
+PW = REPO / 'projects' / 'property_world' / 'configs'
 PROLAB = str(PW / 'prolab_fcn-r18-d8_300it_property-world-64x64.py')
 BASELINE = str(PW / 'baseline_fcn-r18-d8_300it_property-world-64x64.py')
 UNSEEN = str(PW / 'prolab_fcn-r18-d8_300it_property-world-64x64_zeroshot-unseen.py')
@@ -224,7 +224,8 @@ def test_torchrun_two_processes_gloo(property_world_root, spaces, tmp_path):
     o.pop('param_scheduler')
     args = [f'{k}={v}' for k, v in o.items()]
     torchrun = str(Path(sys.executable).with_name('torchrun'))
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    # the repository root on the path: the config imports projects.property_world
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(REPO))
     import socket
     failures = []
     for attempt in range(2):  # one retry: rendezvous on a shared machine can fail transiently

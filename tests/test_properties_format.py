@@ -105,8 +105,11 @@ def test_merge_rejects_category_in_two_files():
                                   'property_world', 'property_world_v1'])
 def test_shipped_descriptions_are_valid(name):
     """The shipped files match their dataset's class list and the format rules."""
+    import projects.property_world  # noqa: F401  (registers the property-world keys)
     from prolab_seg.properties.descriptions import dataset_class_names
-    ds = load_descriptions(REPO / 'descriptions' / f'{name}.json')
+    folder = 'projects/property_world/descriptions' if name.startswith('property_world') \
+        else 'descriptions'
+    ds = load_descriptions(REPO / folder / f'{name}.json')
     assert ds.dataset == name and len(ds.categories) > 0
     assert list(ds.categories) == dataset_class_names(name)
 

@@ -3,8 +3,6 @@
 Most tests use the fast deterministic ``HashingEncoder``; ``real_model`` tests load the offline
 all-MiniLM-L6-v2 once per session (cached by ``load_model``).
 """
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +11,7 @@ from prolab_seg.properties import (DescriptionsError, HashingEncoder, PropertySp
                                    assign_categories, build_property_space, embed_texts,
                                    load_model)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
-import gen_properties  # noqa: E402
+import gen_properties  # tools/ (tests/conftest.py puts it on sys.path)
 
 TRAITS = {
     'zebra': ['black and white stripes', 'four legs and hooves', 'a mane on its neck',

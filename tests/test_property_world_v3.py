@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-from prolab_seg.datasets import PropertyWorldGenerator, load_spec, shapes
-from prolab_seg.datasets.spec import (ALL_CLASSES, V1_SPEC, V2_SPEC, V3_SPEC, V3_SPLIT2_SPEC,
-                                      load_scene, spec_hash)
 from prolab_seg.properties import load_descriptions
 from prolab_seg.properties.descriptions import DescriptionsError, dataset_class_names
+from projects.property_world.datasets import PropertyWorldGenerator, load_spec, shapes
+from projects.property_world.datasets.spec import (ALL_CLASSES, V1_SPEC, V2_SPEC, V3_SPEC,
+                                                   V3_SPLIT2_SPEC, load_scene, spec_hash)
 
 V3 = load_spec(V3_SPEC)
 IDS = {c.name: i for i, c in enumerate(V3)}

@@ -6,7 +6,8 @@ from prolab_seg.properties import load_descriptions
 from prolab_seg.properties.class_names import sentences_naming_category
 from prolab_seg.properties.descriptions import FACETS, sentences_of
 
-PATH = Path(__file__).resolve().parents[1] / 'descriptions' / 'property_world_v3.json'
+PATH = Path(__file__).resolve().parents[1] / 'projects' / 'property_world' / 'descriptions' / \
+    'property_world_v3.json'
 #: The v3 category names fixed by the issue-20 plan (section 2).
 V3_CATEGORIES = {
     'sky', 'sea', 'sand', 'grass', 'road', 'snow', 'autumn leaves',

@@ -1,4 +1,7 @@
-"""`pip install .` (not editable): the wheel carries every data file the package reads."""
+"""`pip install .` (not editable): the wheel carries every file of the package and none of the
+property-world project (its generator lives in projects/property_world); installed outside the
+checkout it imports, registers PropertyWorldDataset and loads a shipped descriptions file."""
+import json
 import shutil
 import subprocess
 import sys
@@ -9,9 +12,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+CHECK = '''
+import importlib.util
+import sys
+import prolab_seg
+from mmseg.registry import DATASETS
+from prolab_seg.properties import load_descriptions
+print(prolab_seg.__file__)
+print(DATASETS.get('PropertyWorldDataset').__name__)
+print(len(load_descriptions(sys.argv[1]).categories))
+print(importlib.util.find_spec('projects') is None)
+'''
+
 
 @pytest.mark.slow
-def test_wheel_has_package_data_and_runs_outside_the_checkout(tmp_path):
+def test_wheel_has_the_package_only_and_runs_outside_the_checkout(tmp_path):
     src = tmp_path / 'src'
     shutil.copytree(REPO / 'prolab_seg', src / 'prolab_seg',
                     ignore=shutil.ignore_patterns('__pycache__'))
@@ -22,21 +37,22 @@ def test_wheel_has_package_data_and_runs_outside_the_checkout(tmp_path):
     subprocess.run(pip + ['wheel', '-q', '--no-deps', '--no-build-isolation', '-w',
                           str(tmp_path / 'dist'), str(src)], check=True)
     wheel, = (tmp_path / 'dist').glob('prolab_seg-*.whl')
-    data = {str(p.relative_to(src)) for p in (src / 'prolab_seg').rglob('*')
-            if p.is_file() and p.suffix != '.py'}
-    assert data, 'the package reads data files (dataset specs)'
-    assert data <= set(zipfile.ZipFile(wheel).namelist())
+    names = set(zipfile.ZipFile(wheel).namelist())
+    package = {p.relative_to(src).as_posix() for p in (src / 'prolab_seg').rglob('*')
+               if p.is_file()}
+    assert package <= names
+    in_wheel = {n for n in names if n.startswith('prolab_seg/datasets/')}
+    assert in_wheel == {'prolab_seg/datasets/__init__.py', 'prolab_seg/datasets/property_world.py'}
+    assert not any(n.startswith('projects/') for n in names)
     site = tmp_path / 'site'
     subprocess.run(pip + ['install', '-q', '--no-deps', '--target', str(site), str(wheel)],
                    check=True)
-    out = tmp_path / 'pw'
     env = {'PYTHONPATH': str(site), 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'}
-    run = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / 'make_dataset.py'), '--out', str(out),
-         '--num-train', '2', '--num-val', '1'], cwd=tmp_path, env=env, capture_output=True,
-        text=True)
+    ade20k = REPO / 'descriptions' / 'ade20k.json'
+    run = subprocess.run([sys.executable, '-c', CHECK, str(ade20k)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    where = subprocess.run([sys.executable, '-c', 'import prolab_seg; print(prolab_seg.__file__)'],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
-    assert where.stdout.startswith(str(site))
-    assert (out / 'meta.json').exists()
+    where, dataset, count, no_projects = run.stdout.splitlines()
+    assert where.startswith(str(site)) and dataset == 'PropertyWorldDataset'
+    assert int(count) == len(json.loads(ade20k.read_text())['categories'])
+    assert no_projects == 'True'

@@ -23,7 +23,6 @@ from prolab_seg.properties.llm import (FACETS, DeadlineError, DescribeError, End
                                        silent_server_bound)
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
 import gen_properties  # noqa: E402
 
 KEY = 'sk-test-SECRET-0123456789'

@@ -2,17 +2,15 @@
 refused by name in one line, nothing overwritten (the output-path rule, facet-wise K, category
 names, label-space files)."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / 'tools'))
 import gen_properties  # noqa: E402
 
-PW = str(REPO / 'descriptions' / 'property_world.json')
+PW = str(REPO / 'projects' / 'property_world' / 'descriptions' / 'property_world.json')
 SEEN = ['sky', 'grass', 'zebra', 'orange']
 
 

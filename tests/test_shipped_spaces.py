@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from prolab_seg.datasets import SEEN_CLASSES, load_spec
-from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.properties import DEFAULT_NUM_PROPERTIES, build_property_space, load_descriptions
 from prolab_seg.properties.report import label_space_report
+from projects.property_world.datasets import SEEN_CLASSES, load_spec
+from projects.property_world.datasets.spec import V1_SPEC
 
-DESCRIPTIONS = Path(__file__).resolve().parents[1] / 'descriptions'
+REPO = Path(__file__).resolve().parents[1]
+DESCRIPTIONS = REPO / 'descriptions'
+PW_DESCRIPTIONS = REPO / 'projects' / 'property_world' / 'descriptions'
 SHIPPED = ['ade20k', 'coco_stuff', 'pascal_context59', 'cityscapes', 'property_world',
            'property_world_v1']
 #: dataset -> (most single-category properties, least mean / min properties per category)
@@ -21,7 +23,9 @@ SHARING_BOUNDS = {'ade20k': (25, 8, 4), 'coco_stuff': (25, 8, 4),
 @pytest.mark.slow
 @pytest.mark.parametrize('dataset', SHIPPED)
 def test_default_space_separates_every_category(dataset):
-    descriptions = load_descriptions(DESCRIPTIONS / f'{dataset}.json')
+    descriptions = load_descriptions(
+        (PW_DESCRIPTIONS if dataset.startswith('property_world') else DESCRIPTIONS)
+        / f'{dataset}.json')
     categories = descriptions.categories
     if dataset.startswith('property_world'):  # trained on the seen classes; unseen ones are
         seen = SEEN_CLASSES if dataset == 'property_world' else [  # assigned

@@ -1,25 +1,25 @@
-"""The unsupervised side (configs/equss, configs/iic, benchmarks/bench_unsupervised.py) stays on
-property-world v1 data, whatever the default spec is: 18 clusters = v1's 18 seen classes."""
+"""The unsupervised side of projects/property_world (configs/equss, configs/iic,
+benchmarks/bench_unsupervised.py) stays on property-world v1 data, whatever the default spec is:
+18 clusters = v1's 18 seen classes."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
-from prolab_seg.datasets import load_spec
 from prolab_seg.datasets.property_world import META_FORMAT
-from prolab_seg.datasets.spec import V1_SPEC
+from projects.property_world.datasets import load_spec
+from projects.property_world.datasets.spec import V1_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / 'projects' / 'property_world' / 'configs'
 V1_ROOT = 'data/property_world_v1'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 NUM_V1_SEEN = sum(c.seen for c in load_spec(V1_SPEC))
-UNSUPERVISED = sorted((REPO / 'configs' / 'equss').glob('*property*world*.py')) + sorted(
-    (REPO / 'configs' / 'iic').glob('*property*world*.py'))
+UNSUPERVISED = sorted((CONFIGS / 'equss').glob('*property*world*.py')) + sorted(
+    (CONFIGS / 'iic').glob('*property*world*.py'))
 
 
 def num_clusters(cfg: Config) -> int:
@@ -31,17 +31,13 @@ def num_clusters(cfg: Config) -> int:
 
 
 def load_bench():
-    path = REPO / 'benchmarks' / 'bench_unsupervised.py'
-    spec = importlib.util.spec_from_file_location('bench_unsupervised', path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks the module up there
-    spec.loader.exec_module(module)
-    return module
+    from projects.property_world.benchmarks import bench_unsupervised
+    return bench_unsupervised
 
 
 def test_v1_dataset_base_points_every_loader_at_v1_data():
-    cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' / 'property_world_v1.py'))
-    base = Config.fromfile(str(REPO / 'configs' / '_base_' / 'datasets' / 'property_world.py'))
+    cfg = Config.fromfile(str(CONFIGS / '_base_' / 'datasets' / 'property_world_v1.py'))
+    base = Config.fromfile(str(CONFIGS / '_base_' / 'datasets' / 'property_world.py'))
     for key in LOADERS:
         assert cfg[key].dataset.data_root == V1_ROOT
         want = base[key].to_dict()

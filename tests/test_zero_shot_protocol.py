@@ -19,17 +19,17 @@ from PIL import Image
 
 import prolab_seg  # noqa: F401  (registers the dataset, head, loss)
 from mmseg.registry import DATASETS, MODELS
-from prolab_seg.datasets import write_property_world
-from prolab_seg.datasets.generator import PropertyWorldGenerator
-from prolab_seg.datasets.spec import (ALL_CLASSES, V2_SPEC, SpecError, load_scene, load_spec)
 from prolab_seg.evaluation import attribute_probe
 from prolab_seg.models.prolab import CosineSimilarityLoss, LabelTargets, set_inference_categories
 from prolab_seg.properties import AttributeSpace, PropertySpace, load_label_space
 from prolab_seg.properties.class_names import sentences_of
 
 from projects.property_world import experiments
+from projects.property_world.datasets import write_property_world
+from projects.property_world.datasets.generator import PropertyWorldGenerator
+from projects.property_world.datasets.spec import (ALL_CLASSES, V2_SPEC, SpecError, load_scene,
+                                                   load_spec)
 
-REPO = Path(__file__).resolve().parents[1]
 init_default_scope('mmseg')
 
 #: v2 categories renamed in the custom spec (so no name is one of the default spec's)
@@ -73,7 +73,7 @@ def info(custom):
 @pytest.fixture(scope='module')
 def descriptions():
     """The shipped v2 descriptions under the custom spec's names."""
-    cats = json.loads((REPO / 'descriptions' / 'property_world.json').read_text())['categories']
+    cats = json.loads(Path(experiments.DESCRIPTIONS).read_text())['categories']
     return {RENAME.get(n, n): v for n, v in cats.items() if n not in DROPPED}
 
 

@@ -30,14 +30,14 @@ Examples:
       --model 'hf-mean:/models/bge-base-en-v1.5?lower'
   # a space of the seen categories, the unseen ones assigned onto it, and a name-embedding
   # space of the seen ones (UNSEEN: the unseen categories' names; property-world's are listed
-  # in configs/property_world/README.md)
-  python tools/gen_properties.py build --descriptions descriptions/property_world.json \\
-      --exclude UNSEEN --out work_dirs/pw_seen
-  python tools/gen_properties.py assign --space work_dirs/pw_seen \\
-      --descriptions descriptions/property_world.json --out work_dirs/pw_all \\
-      --min-similarity 0.8 --report work_dirs/pw_all_landing.md
-  python tools/gen_properties.py names --descriptions descriptions/property_world.json \\
-      --exclude UNSEEN --out work_dirs/pw_names_seen.npz
+  # in projects/property_world/configs/README.md)
+  PW=projects/property_world/descriptions/property_world.json
+  python tools/gen_properties.py build --descriptions $PW --exclude UNSEEN -k 32 \\
+      --out work_dirs/pw_seen
+  python tools/gen_properties.py assign --space work_dirs/pw_seen --descriptions $PW \\
+      --out work_dirs/pw_all --min-similarity 0.8 --report work_dirs/pw_all_landing.md
+  python tools/gen_properties.py names --descriptions $PW --exclude UNSEEN \\
+      --out work_dirs/pw_names_seen.npz
 """
 from __future__ import annotations
 

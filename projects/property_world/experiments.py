@@ -1,5 +1,5 @@
-"""The property-world ProLab experiment, in pieces shared by ``tools/demo.py`` (the main job)
-and ``benchmarks/bench_prolab.py``: label spaces, training, and the zero-shot protocol.
+"""The property-world ProLab experiment, in pieces shared by :mod:`.demo` (the main job) and
+:mod:`.benchmarks.bench_prolab`: label spaces, training, and the zero-shot protocol.
 
 Everything about the categories (all / seen / unseen, their attributes, pixel counts) comes from
 the data's ``meta.json`` (:func:`data_info`), never from the default spec, so data generated from
@@ -27,9 +27,10 @@ from prolab_seg.evaluation.zero_shot import harmonic_iou, nan_mean
 from prolab_seg.image_maps import image_maps, mean_by_label
 from prolab_seg.apis import predict, top_properties
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DESCRIPTIONS = osp.join(REPO, 'descriptions', 'property_world.json')
-PW_CONFIGS = osp.join(REPO, 'configs', 'property_world')
+PROJECT = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(PROJECT))
+DESCRIPTIONS = osp.join(PROJECT, 'descriptions', 'property_world.json')
+PW_CONFIGS = osp.join(PROJECT, 'configs')
 CONFIGS = dict(
     baseline=osp.join(PW_CONFIGS, 'baseline_fcn-r18-d8_300it_property-world-64x64.py'),
     prolab=osp.join(PW_CONFIGS, 'prolab_fcn-r18-d8_300it_property-world-64x64.py'),
@@ -67,12 +68,12 @@ def data_info(data_root: str) -> DataInfo:
     """Read ``data_root/meta.json``; ``FileNotFoundError`` if the root holds no generated data."""
     meta = read_meta(data_root)
     if meta is None:
-        raise FileNotFoundError(f'{data_root}: no meta.json; generate the data with '
-                                f'`python tools/make_dataset.py --out {data_root}`')
+        raise FileNotFoundError(f'{data_root}: no meta.json; generate the data with `python -m '
+                                f'projects.property_world.make_dataset --out {data_root}`')
     missing = [k for k in ('attributes', 'pixels_per_class') if k not in meta]
     if missing:
         raise ValueError(f'{data_root}/meta.json lacks {missing}: written by an older version; '
-                         f're-generate it with tools/make_dataset.py')
+                         f're-generate it with projects.property_world.make_dataset')
     return DataInfo(data_root, meta['classes'], meta['seen'], meta['unseen'], meta['attributes'],
                     meta['pixels_per_class'])
 
@@ -94,7 +95,7 @@ def descriptions_for(descriptions: str | Mapping, names: Sequence[str]) -> dict:
 def data_classes(data_root: str, spec: str | None = None) -> list[str]:
     """Categories of ``data_root``'s data: its ``meta.json``'s when generated, else those that
     ``spec`` (None: the default spec) will generate there."""
-    from prolab_seg.datasets.spec import load_spec
+    from .datasets.spec import load_spec
     meta = read_meta(data_root)
     return list(meta['classes']) if meta is not None else [c.name for c in load_spec(spec)]
 

@@ -2,8 +2,9 @@
 
 Layout: ``ROOT/img_dir/SPLIT/*.png`` images (RGB) and, optionally, ``ROOT/ann_dir/SPLIT/*.png``
 labels of the same names (uint8 class ids, 255 = ignore). Class names come from
-``ROOT/meta.json`` (``classes``; written by ``tools/make_dataset.py``) unless given. The split is
-read by :class:`~prolab_seg.datasets.PropertyWorldDataset`.
+``ROOT/meta.json`` (``classes``; written with property-world data) unless given. The split is
+read by :class:`~prolab_seg.datasets.PropertyWorldDataset` (without a ``meta.json``: by mmseg's
+``BaseSegDataset``, labels as stored).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 from mmcv.transforms import LoadImageFromFile
 from tqdm import tqdm
 
+from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import MODELS
 from prolab_seg.datasets.property_world import PropertyWorldDataset, read_meta
@@ -37,8 +39,8 @@ def load_split(root: str | Path, split: str = 'val', class_subset: str = 'all',
                suffix: str = '.png') -> FolderSplit:
     """Every image (and label map, when ``ann_dir/SPLIT`` exists) of a split, read by
     :class:`~prolab_seg.datasets.PropertyWorldDataset` with ``class_subset`` (``'seen'``:
-    labels of the other classes become 255). Without a ``meta.json`` the labels are as stored
-    and ``class_subset`` must be ``'all'``.
+    labels of the other classes become 255). Without a ``meta.json`` mmseg's ``BaseSegDataset``
+    reads it, the labels are as stored and ``class_subset`` must be ``'all'``.
 
     All images must share one size (stack into one array).
     """
@@ -47,16 +49,18 @@ def load_split(root: str | Path, split: str = 'val', class_subset: str = 'all',
     if meta is None and class_subset != 'all':
         raise FileNotFoundError(f'{root / "meta.json"} not found: class_subset='
                                 f'{class_subset!r} needs the seen and unseen classes of '
-                                'property-world data (tools/make_dataset.py writes them)')
+                                'property-world data (its meta.json lists them)')
     img_dir, with_labels = root / 'img_dir' / split, (root / 'ann_dir' / split).is_dir()
     if not any(img_dir.glob(f'*{suffix}')):
         raise FileNotFoundError(f'no *{suffix} images in {img_dir}')
-    dataset = PropertyWorldDataset(
+    options = dict(
         data_root=str(root), data_prefix=dict(img_path=f'img_dir/{split}',
                                               seg_map_path=f'ann_dir/{split}'),
-        img_suffix=suffix, seg_map_suffix=suffix, class_subset=class_subset, test_mode=True,
+        img_suffix=suffix, seg_map_suffix=suffix,
         pipeline=[LoadImageFromFile(imdecode_backend='pillow')] + (
             [LoadAnnotations()] if with_labels else []))
+    dataset = BaseSegDataset(**options) if meta is None else PropertyWorldDataset(
+        class_subset=class_subset, test_mode=True, **options)
     samples = [dataset[i] for i in range(len(dataset))]
     images = np.stack([s['img'][..., ::-1] for s in samples])  # BGR -> RGB
     labels = np.stack([s['gt_seg_map'] for s in samples]) if with_labels else None

@@ -1,5 +1,5 @@
-"""mmseg dataset class for property-world data written by ``tools/make_dataset.py``, and the
-reader of its ``meta.json``."""
+"""mmseg dataset class for property-world data (written by
+``python -m projects.property_world.make_dataset``), and the reader of its ``meta.json``."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,8 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from prolab_seg.image_maps import labels_out_of_range
 
-from .spec import UNSEEN_CLASSES, spec_metainfo
-
-#: ``format`` of a ``meta.json`` written by :func:`~.writer.write_property_world`.
+#: ``format`` of a ``meta.json`` written with property-world data
+#: (``projects.property_world.datasets.write_property_world``).
 META_FORMAT = 'prolab-seg/property-world@1'
 CLASS_SUBSETS = ('all', 'seen', 'unseen')
 
@@ -48,7 +47,7 @@ class PropertyWorldDataset(BaseSegDataset):
 
     The categories come from the data itself: ``data_root/meta.json`` (written with the data)
     lists all classes in label order and which are seen and unseen, so data generated from any
-    spec loads without code. Without a ``meta.json`` the default spec's classes are used.
+    spec loads without code; a ``data_root`` without one is a ``FileNotFoundError``.
 
     Args:
         class_subset: ``'all'`` classes, only the ``'seen'`` ones (for training; other labels
@@ -61,8 +60,6 @@ class PropertyWorldDataset(BaseSegDataset):
     or metric; this class checks each label map its pipeline loads: values must be class indices
     or ``ignore_index``, else a ``ValueError`` names the file.
     """
-
-    METAINFO = spec_metainfo()
 
     def __init__(self, img_suffix: str = '.png', seg_map_suffix: str = '.png',
                  reduce_zero_label: bool = False, class_subset: str = 'all',
@@ -79,10 +76,10 @@ class PropertyWorldDataset(BaseSegDataset):
     def _all_metainfo(self) -> dict:
         meta = self._data_meta
         if meta is None:
-            info = dict(self.METAINFO)
-            classes = list(info['classes'])
-            return dict(info, seen=[c for c in classes if c not in UNSEEN_CLASSES],
-                        unseen=[c for c in classes if c in UNSEEN_CLASSES])
+            raise FileNotFoundError(
+                f'{osp.join(self.data_root or "", "meta.json")} not found: {type(self).__name__} '
+                'reads the classes from the meta.json written with the data (python -m '
+                'projects.property_world.make_dataset --out DATA_ROOT)')
         return dict(classes=tuple(meta['classes']), palette=meta['palette'],
                     seen=list(meta['seen']), unseen=list(meta['unseen']))
 
@@ -98,16 +95,13 @@ class PropertyWorldDataset(BaseSegDataset):
             unknown = [c for c in classes if c not in info['classes']]
             if unknown:
                 raise ValueError(f'classes {unknown} are not in the data\'s classes '
-                                 f'{list(info["classes"])} ({self._meta_source()})')
+                                 f'{list(info["classes"])} (meta.json of the data root)')
             info['palette'] = [info['palette'][info['classes'].index(c)] for c in classes]
             info['classes'] = tuple(classes)
         info['seen'] = [c for c in info['classes'] if c in info['seen']]
         info['unseen'] = [c for c in info['classes'] if c in info['unseen']]
         info.update(metainfo)
         return info
-
-    def _meta_source(self) -> str:
-        return 'meta.json of the data root' if self._data_meta else 'the default spec'
 
     def get_label_map(self, new_classes: Sequence[str] | None = None) -> dict | None:
         """Data label id -> id in ``new_classes`` (255 for the others); None if unchanged."""

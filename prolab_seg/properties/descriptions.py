@@ -62,8 +62,8 @@ class DatasetInfo(NamedTuple):
 # K: ProLab uses 256 for ADE20K, 128 for Pascal Context, 32 for Cityscapes/BDD100K, i.e. about
 # 6-10 descriptions per property at ~15 sentences per class. COCO-Stuff (171 classes, ~2.6k
 # sentences) is ADE20K-sized -> 256 (~10 per property).
-#: The known dataset keys; ``import prolab_seg`` adds the property-world specs' keys
-#: (:data:`prolab_seg.datasets.spec.DESCRIPTION_KEYS`).
+#: The known dataset keys; importing the project ``projects.property_world`` adds its specs'
+#: keys (``projects.property_world.datasets.spec.DESCRIPTION_KEYS``).
 DATASETS = {
     'ade20k': DatasetInfo('ADE20KDataset', 256),
     'coco_stuff': DatasetInfo('COCOStuffDataset', 256),

@@ -374,7 +374,7 @@ def read_arrays(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:
     path = str(path)
     if not osp.isfile(path):
         hint = (' Build it first with tools/gen_properties.py build (property-world: see '
-                'configs/property_world/README.md).') if path.endswith('.npz') else ''
+                'projects/property_world/configs/README.md).') if path.endswith('.npz') else ''
         raise FileNotFoundError(f'label space file not found: {path}.{hint}')
     with open(path, 'rb') as f:
         head = f.read(64)

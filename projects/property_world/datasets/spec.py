@@ -365,12 +365,6 @@ def spec_class_names(path: str | Path | None = None) -> list[str]:
     return [c.name for c in load_spec(path, zero_shot_rules=False)]
 
 
-def spec_metainfo(path: str | Path | None = None) -> dict:
-    """mmseg dataset ``METAINFO`` (all classes in label order, palette) of a spec."""
-    categories = load_spec(path)
-    return dict(classes=tuple(c.name for c in categories), palette=make_palette(categories))
-
-
 _DEFAULT = load_spec()
 ALL_CLASSES: tuple[str, ...] = tuple(c.name for c in _DEFAULT)
 SEEN_CLASSES: tuple[str, ...] = tuple(c.name for c in _DEFAULT if c.seen)

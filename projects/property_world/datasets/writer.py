@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from prolab_seg.datasets.property_world import META_FORMAT, read_meta
+
 from .generator import SPLITS, PropertyWorldGenerator
-from .property_world import META_FORMAT, read_meta
 from .spec import load_scene, load_spec, make_palette, spec_hash
 
 OUTPUTS = ('img_dir', 'ann_dir', 'meta.json')
@@ -31,7 +32,7 @@ Progress = Callable[[str, int, int], None]
 
 def is_dataset_dir(out: Path) -> bool:
     """Whether ``out`` holds a previous output of :func:`write_property_world` (a meta.json
-    that :func:`~.property_world.read_meta` accepts)."""
+    that :func:`~prolab_seg.datasets.property_world.read_meta` accepts)."""
     try:
         return read_meta(out) is not None
     except ValueError:

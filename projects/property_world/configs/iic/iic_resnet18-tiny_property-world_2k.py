@@ -3,9 +3,11 @@
 # ../_base_/datasets/property_world_v1.py): a slim ResNetV1c-18 (2 stages, output stride 4 ->
 # 16x16 maps) + IICHead (18 main clusters = v1's seen classes, 54 over-clusters).
 # Evaluated with the shared unsupervised protocol (Hungarian-matched acc / mIoU).
-#   python tools/make_dataset.py --spec prolab_seg/datasets/specs/property_world_v1.json \
+#   python -m projects.property_world.make_dataset \
+#       --spec projects/property_world/datasets/specs/property_world_v1.json \
 #       --out data/property_world_v1
-#   python tools/train.py configs/iic/iic_resnet18-tiny_property-world_2k.py
+#   PYTHONPATH=. python tools/train.py \
+#       projects/property_world/configs/iic/iic_resnet18-tiny_property-world_2k.py
 _base_ = ['../_base_/datasets/property_world_v1.py', 'mmseg::_base_/default_runtime.py']
 
 num_clusters = 18  # = the seen classes of v1 (meta.json 'seen' of data/property_world_v1)

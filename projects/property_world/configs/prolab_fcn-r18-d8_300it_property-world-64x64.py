@@ -1,8 +1,9 @@
 # ProLab on property-world: the baseline's FCN heads, wrapped in PropertyHead, regress the
 # multi-hot property vectors of the 23 seen categories (K=32 properties of all-MiniLM-L6-v2
 # description embeddings, E=384), with the baseline's class-balanced pixel weights. Build the
-# space first (see configs/property_world/README.md):
-#   python tools/gen_properties.py build --descriptions descriptions/property_world.json \
+# space first (see projects/property_world/configs/README.md):
+#   python tools/gen_properties.py build \
+#     --descriptions projects/property_world/descriptions/property_world.json \
 #     --exclude tiger cheetah lemon blueberry "checkered tablecloth" "autumn leaves" \
 #     -k 32 --seed 0 --out data/property_spaces/property_world/seen.npz
 # normalize_embedding=True (ProLab's switch; its released configs use False, as our real-dataset

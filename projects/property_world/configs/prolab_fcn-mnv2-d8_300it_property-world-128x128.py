@@ -2,9 +2,9 @@
 # output stride 8), fine-tuned with the backbone at 0.1x the heads' learning rate: the ProLab
 # config prolab_fcn-r18-d8_300it_property-world-64x64.py (same PropertyHead-wrapped FCN heads,
 # label space, loss and schedule) on the pretrained backbone, with the data drawn at 128 px
-# (`python tools/make_dataset.py --out data/property_world_128 --size 128`).
+# (`python -m projects.property_world.make_dataset --out data/property_world_128 --size 128`).
 _base_ = ['./prolab_fcn-r18-d8_300it_property-world-64x64.py',
-          '../_base_/models/mobilenet-v2-d8_imagenet.py']
+          '../../../configs/_base_/models/mobilenet-v2-d8_imagenet.py']
 data_root = 'data/property_world_128'
 model = dict(
     backbone={{_base_.mobilenet_v2_d8}},

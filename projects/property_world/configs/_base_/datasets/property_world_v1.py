@@ -1,6 +1,8 @@
 # Property-world v1 data (18 seen + 6 unseen categories, `specs/property_world_v1.json`), for the
-# unsupervised configs (configs/equss, configs/iic) and their README numbers. Generate it with
-#   python tools/make_dataset.py --spec prolab_seg/datasets/specs/property_world_v1.json \
+# unsupervised configs (the project's configs/equss, configs/iic) and their README numbers.
+# Generate it with
+#   python -m projects.property_world.make_dataset \
+#       --spec projects/property_world/datasets/specs/property_world_v1.json \
 #       --out data/property_world_v1
 # Same pipelines and class_subset='seen' as property_world.py; only the data root differs (the
 # classes come from that data's meta.json, so they are v1's whatever the default spec is).

@@ -1,15 +1,15 @@
 """Property-world zero-shot benchmark: rows x unseen splits x seeds, one protocol.
 
-    python benchmarks/bench_prolab.py [--data-root ROOT ...] [--spec SPEC ...] [--seeds 0 1 2]
-        [--rows NAME ...] [--descriptions FILE] [--iters 300] [--quick] [-k 32]
-        [--no-class-balance] [--work-dir DIR] [--out FILE.jsonl] [--resume]
+    python -m projects.property_world.benchmarks.bench_prolab [--data-root ROOT ...]
+        [--spec SPEC ...] [--seeds 0 1 2] [--rows NAME ...] [--descriptions FILE] [--iters 300]
+        [--quick] [-k 32] [--no-class-balance] [--work-dir DIR] [--out FILE.jsonl] [--resume]
         [--target-row prolab]
 
 Protocol: each ``--data-root`` is a generated dataset, i.e. one unseen split (its categories,
 seen / unseen sets and pixel counts come from its ``meta.json``); every row of ``--rows`` runs
 for every (root, seed), in the order given; no row is added. All trained rows train the same
-model (configs/property_world/*: ResNetV1c-18/2 + FCN heads, from scratch, class-balanced loss)
-on the same data, seed and schedule; only the label space differs:
+model (the project's configs/*: ResNetV1c-18/2 + FCN heads, from scratch, class-balanced loss) on
+the same data, seed and schedule; only the label space differs:
 
 * baseline   -- one-hot categories, cross-entropy (cannot name unseen categories);
 * prolab     -- K k-means properties of the descriptions of the seen categories; the unseen
@@ -35,9 +35,10 @@ on the same data, seed and schedule; only the label space differs:
 torchvision's ImageNet MobileNetV2 (``offline://mobilenet_v2``), fine-tuned at 0.1x the heads'
 learning rate or frozen, meant for data drawn at 128 px (``--size 128``). Old v1 data are a
 root of their own with their descriptions (``--data-root data/property_world_v1 --descriptions
-descriptions/property_world_v1.json``). A new row is one entry: of :data:`TRAINED` (label, model
-config, :class:`Recipe`) for a trained row, else of :func:`row_table` (a :class:`Row`: label,
-``measure(run, work_dir) -> numbers``, and the rows of the same run it reads, ``needs``).
+projects/property_world/descriptions/property_world_v1.json``). A new row is one entry: of
+:data:`TRAINED` (label, model config, :class:`Recipe`) for a trained row, else of
+:func:`row_table` (a :class:`Row`: label, ``measure(run, work_dir) -> numbers``, and the rows of
+the same run it reads, ``needs``).
 
 Columns: seen mIoU (val, seen classes); zero-shot mIoU on val's unseen pixels choosing among the
 unseen categories, and per unseen category beside its chance level (uniform guess among the
@@ -68,19 +69,17 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
+import prolab_seg  # noqa: F401  (patches the stack, registers modules; before torch, mmseg)
+import torch
 
-import prolab_seg  # noqa: E402,F401
-import torch  # noqa: E402
+from prolab_seg import apis, cli
+from prolab_seg.datasets.property_world import read_meta
+from prolab_seg.errors import ProlabError
+from prolab_seg.properties.encoders import MPNET_MODEL_NAME, mpnet_model_path
+from prolab_seg.warning_tally import WarningTally
 
-from prolab_seg import apis, cli  # noqa: E402
-from prolab_seg.datasets import write_property_world  # noqa: E402
-from prolab_seg.datasets.property_world import read_meta  # noqa: E402
-from prolab_seg.errors import ProlabError  # noqa: E402
-from prolab_seg.properties.encoders import MPNET_MODEL_NAME, mpnet_model_path  # noqa: E402
-from prolab_seg.warning_tally import WarningTally  # noqa: E402
-from projects.property_world import experiments as ex  # noqa: E402
+from .. import experiments as ex
+from ..datasets import write_property_world
 
 
 class BenchError(ProlabError, ValueError):
@@ -737,7 +736,8 @@ def _help_epilog() -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0], epilog=_help_epilog(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--data-root', nargs='+', default=[osp.join(REPO, 'data', 'property_world')],
+    p.add_argument('--data-root', nargs='+',
+                   default=[osp.join(ex.REPO, 'data', 'property_world')],
                    help='generated datasets, one per unseen split (their meta.json)')
     p.add_argument('--spec', nargs='+', help='specs to generate the --data-root that are '
                    'missing from: one per root, in the same order')
@@ -748,7 +748,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help='training / clustering seeds; every row runs for each')
     p.add_argument('--rows', nargs='+', default=DEFAULT_ROWS, choices=list(ROWS),
                    metavar='ROW', help=f'default: {" ".join(DEFAULT_ROWS)} (see below)')
-    p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'bench_prolab'))
+    p.add_argument('--work-dir', default=osp.join(ex.REPO, 'work_dirs', 'bench_prolab'))
     p.add_argument('--out', help='results, one JSON line per finished row (appended); '
                    'default: WORK_DIR/bench_prolab.jsonl')
     p.add_argument('--resume', action='store_true',

@@ -3,9 +3,9 @@
 # heads' learning rate. Same heads (FCN on layer 7 + auxiliary FCN on layer 5), loss, schedule
 # and seed as baseline_fcn-r18-d8_300it_property-world-64x64.py. Data (same spec and seed,
 # drawn at 128 px: ImageNet features need more than 64 px):
-#   python tools/make_dataset.py --out data/property_world_128 --size 128
+#   python -m projects.property_world.make_dataset --out data/property_world_128 --size 128
 _base_ = ['./baseline_fcn-r18-d8_300it_property-world-64x64.py',
-          '../_base_/models/mobilenet-v2-d8_imagenet.py']
+          '../../../configs/_base_/models/mobilenet-v2-d8_imagenet.py']
 data_root = 'data/property_world_128'
 model = dict(
     backbone={{_base_.mobilenet_v2_d8}},

@@ -1,8 +1,10 @@
-# Property-world dataset (64x64 PNGs from `tools/make_dataset.py --out data/property_world`).
+# Property-world dataset (64x64 PNGs from
+# `python -m projects.property_world.make_dataset --out data/property_world`).
 # The classes come from the data's meta.json. Trains and evaluates on the seen categories
 # (class_subset='seen': the dataset's label map sends the unseen ones to 255, ignored);
 # class_subset='unseen' / 'all' test zero-shot / generalised zero-shot.
-custom_imports = dict(imports=['prolab_seg'], allow_failed_imports=False)
+custom_imports = dict(imports=['prolab_seg', 'projects.property_world'],
+                      allow_failed_imports=False)
 dataset_type = 'PropertyWorldDataset'
 data_root = 'data/property_world'
 train_pipeline = [

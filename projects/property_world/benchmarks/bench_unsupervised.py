@@ -1,8 +1,8 @@
 """Unsupervised segmentation on property-world with one frozen backbone: one table, one seed.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_unsupervised.py [--data-root data/property_world_v1]
-        [--iters 300] [--seed 0] [--methods NAME ...] [--no-throughput]
-        [--backbone filterbank|mobilenet_v2]
+    OMP_NUM_THREADS=1 python -m projects.property_world.benchmarks.bench_unsupervised
+        [--data-root data/property_world_v1] [--iters 300] [--seed 0] [--methods NAME ...]
+        [--no-throughput] [--backbone filterbank|mobilenet_v2]
 
 The data is property-world v1 (``specs/property_world_v1.json``, 18 seen + 6 unseen), made with
 that spec if ``--data-root`` holds none; the class count is its meta.json's ``seen`` list (so any
@@ -55,24 +55,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
-from _memory import measure  # benchmarks/ is the script's folder
 
 import prolab_seg  # noqa: F401  (registers modules)
+from benchmarks._memory import measure  # the repository's benchmarks/ (run from its root)
 from mmseg.registry import MODELS
 from prolab_seg.clustering import folder
-from prolab_seg.datasets import write_property_world
 from prolab_seg.datasets.property_world import read_meta
-from prolab_seg.datasets.spec import V1_SPEC
 from prolab_seg.evaluation import (class_code_entropy, cluster_metrics, code_bits_per_pixel,
                                    codeword_histogram, kmeans_cluster_probe, linear_probe)
 from prolab_seg.models.equss import ProductQuantizer
+
+from ..datasets import write_property_world
+from ..datasets.spec import V1_SPEC
 
 MOBILENET_V2 = dict(
     type='MobileNetV2', strides=(1, 2, 2, 1, 1, 1, 1), dilations=(1, 1, 1, 2, 2, 4, 4),
     out_indices=(6, ), init_cfg=dict(type='Pretrained', checkpoint='offline://mobilenet_v2'))
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
-REPO = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[1]  # projects/property_world
+REPO = PROJECT.parents[1]
 #: Default data: property-world v1 (the README's table; the configs' data_root too).
 DEFAULT_DATA_ROOT = REPO / 'data' / 'property_world_v1'
 #: The frozen backbones (``--backbone``): configs taking RGB 0..255 images, and channels.
@@ -242,7 +244,7 @@ def equss_reinit(data: BenchData, seed: int) -> dict:
 
 
 # -- IIC and multi-level clustering rows (issue 6) -------------------------------------------
-IIC_CONFIG = REPO / 'configs' / 'iic' / 'iic_resnet18-tiny_property-world_2k.py'
+IIC_CONFIG = PROJECT / 'configs' / 'iic' / 'iic_resnet18-tiny_property-world_2k.py'
 
 
 def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -251,7 +253,8 @@ def iic_inputs(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 def iic_config(data_root: str | Path | None = None):
-    """The ``configs/iic`` config, its dataloaders pointed at ``data_root`` (when given)."""
+    """The project's ``configs/iic`` config, its dataloaders pointed at ``data_root`` (when
+    given)."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(IIC_CONFIG))
     if data_root is not None:
@@ -385,7 +388,8 @@ def seen_class_count(root: Path) -> int:
     meta = read_meta(root)
     if meta is None:
         raise FileNotFoundError(f'{root / "meta.json"} not found: property-world data made by '
-                                'tools/make_dataset.py (or this benchmark) has one')
+                                'projects.property_world.make_dataset (or this benchmark) '
+                                'has one')
     return len(meta['seen'])
 
 

@@ -1,17 +1,21 @@
 # EQUSS (expand + PQ) on property-world v1 data (data/property_world_v1, see
 # ../_base_/datasets/property_world_v1.py) with the frozen filter-bank backbone, 18 seen classes.
-#   python tools/make_dataset.py --spec prolab_seg/datasets/specs/property_world_v1.json \
+#   python -m projects.property_world.make_dataset \
+#       --spec projects/property_world/datasets/specs/property_world_v1.json \
 #       --out data/property_world_v1
-#   python tools/train.py configs/equss/equss_filterbank_property_world.py
-#   python tools/test.py configs/equss/equss_filterbank_property_world.py work_dirs/.../iter_N.pth
+#   PYTHONPATH=. python tools/train.py \
+#       projects/property_world/configs/equss/equss_filterbank_property_world.py
+#   PYTHONPATH=. python tools/test.py \
+#       projects/property_world/configs/equss/equss_filterbank_property_world.py \
+#       work_dirs/.../iter_N.pth
 # Labels are never used for training; the metric Hungarian-matches cluster ids to classes.
 _base_ = [
-    '../_base_/models/equss_filterbank.py', '../_base_/datasets/property_world_v1.py',
-    'mmseg::_base_/default_runtime.py'
+    '../../../../configs/_base_/models/equss_filterbank.py',
+    '../_base_/datasets/property_world_v1.py', 'mmseg::_base_/default_runtime.py'
 ]
 # K = 32 codewords per codebook (the paper's small-dataset/Cityscapes choice: 18 classes, 200
 # images); re-initialising dead codewords every 20 iterations raised unsupervised mIoU from 0.270
-# to 0.312 in benchmarks/bench_unsupervised.py (the official code has no re-init).
+# to 0.312 in the project's benchmarks/bench_unsupervised.py (the official code has no re-init).
 # num_clusters = the 18 seen classes of v1 (meta.json 'seen' of data/property_world_v1)
 model = dict(cluster_probe=dict(num_clusters=18), quantizer=dict(reinit_interval=20))
 optim_wrapper = dict(

@@ -1,7 +1,7 @@
 """Generate the procedural property-world dataset in mmseg's on-disk layout.
 
-    python tools/make_dataset.py --out data/property_world [--spec FILE] [--seed 0]
-        [--num-train 200] [--num-val 50] [--size 64] [--overwrite] [--no-zero-shot-rules]
+    python -m projects.property_world.make_dataset --out data/property_world [--spec FILE]
+        [--seed 0] [--num-train 200] [--num-val 50] [--size 64] [--overwrite] [--no-zero-shot-rules]
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from prolab_seg import cli
-from prolab_seg.datasets import write_property_world
+
+from .datasets import write_property_world
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,7 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         'holds no previous output')
     parser.add_argument('--no-zero-shot-rules', dest='zero_shot_rules', action='store_false',
                         default=None, help='accept a spec that is not a compositional '
-                        'zero-shot design (see prolab_seg.datasets.spec.zero_shot_violations)')
+                        'zero-shot design (see projects.property_world.datasets.spec.'
+                        'zero_shot_violations)')
     cli.add_debug_flag(parser)
     return parser.parse_args(argv)
 
