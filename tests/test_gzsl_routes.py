@@ -347,3 +347,18 @@ def test_transductive_self_training_trains_on_pseudo_labels(untrained, monkeypat
     meta = json.loads(open(os.path.join(root, 'meta.json')).read())
     assert meta['pixels_per_class']['train_all'][info.unseen[0]] == int((~labelled_seen).sum())
     assert meta['classes'] == info.classes
+
+
+def test_self_training_data_links_resolve_for_a_relative_root(untrained, monkeypatch, tmp_path):
+    """A data root given relative to the working directory (as the benchmark's command line
+    gives it) still yields links that resolve from the new root."""
+    info = untrained[4]
+    monkeypatch.chdir(os.path.dirname(info.root))
+    rel = ex.DataInfo(os.path.basename(info.root), info.classes, info.seen, info.unseen,
+                      info.attributes, info.pixels)
+    n = len(os.listdir(os.path.join(info.root, 'img_dir', 'train_all')))
+    labels = np.zeros((n, 64, 64), np.uint8)
+    out = ex.self_training_data(rel, labels, str(tmp_path / 'st'))
+    for sub, split in (('img_dir', 'train_all'), ('img_dir', 'val'), ('ann_dir', 'calib')):
+        assert sorted(os.listdir(os.path.join(out.root, sub, split))) == \
+            sorted(os.listdir(os.path.join(info.root, sub, split)))

@@ -659,7 +659,7 @@ def self_training_data(info: DataInfo, labels: np.ndarray, out: str,
         for s in os.listdir(osp.join(info.root, sub)):
             link = osp.join(out, sub, s)
             if not (sub == 'ann_dir' and s == split) and not osp.lexists(link):
-                os.symlink(osp.join(info.root, sub, s), link)
+                os.symlink(osp.abspath(osp.join(info.root, sub, s)), link)  # any cwd
     ann = osp.join(out, 'ann_dir', split)
     os.makedirs(ann, exist_ok=True)
     for name, lab in zip(names, labels):
