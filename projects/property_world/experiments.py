@@ -346,7 +346,7 @@ def abstaining_zero_shot(config: str, checkpoint: str, options: dict, info: Data
     if thresholds is None:
         thresholds = abstention_thresholds(seen_path)
     os.makedirs(osp.join(space_dir, 'abstain'), exist_ok=True)
-    calib, banks, best = [], {}, None
+    calib, banks, landings, best = [], {}, {}, None
     for t in thresholds:
         bank = banks[t] = assign_unseen(seen, info, descriptions,
                                         osp.join(space_dir, 'abstain', f'{t}.npz'),
@@ -354,8 +354,9 @@ def abstaining_zero_shot(config: str, checkpoint: str, options: dict, info: Data
         m = evaluate(config, checkpoint,
                      dict(options, **zero_shot_options(bank), **split_options('calib')),
                      osp.join(work_dir, f'calib_{t}'))
-        dropped = sum(r['abstained'] for r in landing_report(PropertySpace.load(bank)))
-        calib.append(dict(min_similarity=t, calib_mIoU=m['mIoU'], abstained=dropped))
+        landings[t] = landing_report(PropertySpace.load(bank))
+        calib.append(dict(min_similarity=t, calib_mIoU=m['mIoU'],
+                          abstained=sum(r['abstained'] for r in landings[t])))
         if best is None or m['mIoU'] > best['calib_mIoU']:
             best = calib[-1]
     t = best['min_similarity']
@@ -363,7 +364,7 @@ def abstaining_zero_shot(config: str, checkpoint: str, options: dict, info: Data
                    osp.join(work_dir, 'val'))
     return dict(min_similarity=t, calib=calib, zs_mIoU=val['mIoU'],
                 zs_IoU={c: val[f'IoU.{c}'] for c in info.unseen}, bank=banks[t],
-                landing=landing_report(PropertySpace.load(banks[t])))
+                landing=landings[t])
 
 
 # ------------------------------------------------------------------ GZSL routes, chosen on calib
@@ -480,8 +481,7 @@ def fit_category_biases(scores, labels: np.ndarray, seen: np.ndarray, init: np.n
     bias = np.asarray(init, np.float64).copy()
 
     def h_of(pred):
-        conf = np.bincount(gt * num + pred, minlength=num * num).reshape(num, num)
-        return gzsl_numbers(conf, seen)['hIoU']
+        return gzsl_numbers(confusion_matrix(pred, gt, num, num), seen)['hIoU']
 
     def top2(b):  # best and runner-up category (index, value) of every pixel
         v = flat + b.astype(np.float32)
@@ -577,7 +577,7 @@ def judge_routes(data: SplitScores, routes: Sequence[str] = GZSL_ROUTES,
             held += image_confusions(_predict(calibrated_scores(data, fitted)[test]),
                                      data.labels[test], num).sum(0)
         full = confusion_matrix(_predict(calibrated_scores(data, options)), data.labels,
-                                num, num).T
+                                num, num)
         out[route] = dict(options=options, calib_hIoU=gzsl_numbers(full, data.seen)['hIoU'],
                           calib_cv_hIoU=gzsl_numbers(held, data.seen)['hIoU'])
     return out
