@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
 import os.path as osp
@@ -75,7 +74,9 @@ import torch
 from prolab_seg import apis, cli
 from prolab_seg.datasets.property_world import read_meta
 from prolab_seg.errors import ProlabError
+from prolab_seg.evaluation.zero_shot import nan_mean
 from prolab_seg.properties.encoders import MPNET_MODEL_NAME, mpnet_model_path
+from prolab_seg.properties.files import sha256_file
 from prolab_seg.warning_tally import WarningTally
 
 from .. import experiments as ex
@@ -254,26 +255,24 @@ def micro_bench(done: Mapping[str, dict], reps: int = 15) -> tuple[dict, dict]:
             {n: float(np.median(v)) for n, v in t_inf.items()})
 
 
+def finished_row(run: Run, name: str, reader: str) -> dict:
+    """The numbers of row ``name`` of ``run``, whose checkpoint row ``reader`` reads
+    (``BenchError`` if that checkpoint is gone)."""
+    done = run.done[name]
+    if not osp.isfile(done['checkpoint']):
+        raise BenchError(f"row {reader} reads the checkpoint of row {name}, "
+                         f"{done['checkpoint']}, which is gone; re-run {name} without --resume")
+    return done
+
+
 def speed(run: Run, work_dir: str) -> dict:
     """ProLab / baseline train-step and inference time ratios (:func:`micro_bench`)."""
     for name in ('baseline', 'prolab'):
-        if not osp.isfile(run.done[name]['checkpoint']):
-            raise BenchError(f'row speed reads the checkpoint of row {name}, '
-                             f"{run.done[name]['checkpoint']}, which is gone; re-run {name} "
-                             'without --resume')
+        finished_row(run, name, 'speed')
     t_train, t_inf = micro_bench(run.done)
     return dict(train_step_s=t_train, inference_s=t_inf,
                 train_ratio=t_train['prolab'] / t_train['baseline'],
                 inference_ratio=t_inf['prolab'] / t_inf['baseline'])
-
-
-def _prolab_checkpoint(run: Run, row: str) -> dict:
-    """The finished ``prolab`` row of ``run`` (``BenchError`` if its checkpoint is gone)."""
-    done = run.done['prolab']
-    if not osp.isfile(done['checkpoint']):
-        raise BenchError(f"row {row} reads the checkpoint of row prolab, {done['checkpoint']}, "
-                         'which is gone; re-run prolab without --resume')
-    return done
 
 
 def calib_chosen(run: Run, work_dir: str) -> dict:
@@ -281,7 +280,7 @@ def calib_chosen(run: Run, work_dir: str) -> dict:
     categories assigned with the abstention threshold of :func:`ex.abstaining_zero_shot`, and
     generalised zero-shot with the calibration route of :func:`ex.generalized_zero_shot_routes`
     on that bank. Seen mIoU and probe are the prolab row's (same model, same seen vectors)."""
-    done = _prolab_checkpoint(run, 'calib_chosen')
+    done = finished_row(run, 'prolab', 'calib_chosen')
     config, ckpt, opts = done['config'], done['checkpoint'], done['options']
     zs = ex.abstaining_zero_shot(config, ckpt, opts, run.info, run.args.descriptions,
                                  osp.join(run.work, 'spaces', 'prolab'),
@@ -300,7 +299,7 @@ def transductive(run: Run, work_dir: str) -> dict:
     """TRANSDUCTIVE (uses the unlabelled pixels of training images): the ``prolab`` row's model
     after :func:`ex.transductive_self_training`, then the same columns with the calibration
     routes chosen on ``calib``."""
-    done = _prolab_checkpoint(run, 'transductive')
+    done = finished_row(run, 'prolab', 'transductive')
     config, opts, bank = done['config'], done['options'], run.spaces('prolab')['all']
     ckpt = ex.transductive_self_training(config, done['checkpoint'], opts, bank, run.info,
                                          work_dir, seed=run.seed)
@@ -353,18 +352,13 @@ def check_rows(names: Sequence[str], table: Mapping[str, Row]) -> None:
 
 
 # ------------------------------------------------------------------ results file
-def file_sha256(path: str) -> str:
-    with open(path, 'rb') as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
-
-
 def row_key(name: str, info: ex.DataInfo, seed: int, args: argparse.Namespace) -> dict:
     """What identifies a row's numbers: the row, its data and the settings that change them."""
     return dict(row=name, data_root=osp.abspath(info.root), unseen=list(info.unseen),
                 seed=seed, iters=args.iters, size=read_meta(info.root)['size'],
                 num_properties=args.num_properties, class_balance=not args.no_class_balance,
-                descriptions_sha256=file_sha256(args.descriptions),
-                data_sha256=file_sha256(osp.join(info.root, 'meta.json')))
+                descriptions_sha256=sha256_file(args.descriptions),
+                data_sha256=sha256_file(osp.join(info.root, 'meta.json')))
 
 
 def key_id(key: Mapping) -> str:
@@ -489,11 +483,6 @@ def _runs(n: int) -> str:
     return f'{n} run' + 's' * (n != 1)
 
 
-def _mean(values: Sequence[float]) -> float:
-    v = [x for x in values if x is not None and not np.isnan(x)]
-    return float(np.mean(v)) if v else float('nan')
-
-
 def by_row(records: Sequence[dict]) -> dict[str, dict[tuple[str, int], dict]]:
     """row -> (data root, seed) -> numbers, rows in their first order."""
     out: dict[str, dict[tuple[str, int], dict]] = {}
@@ -545,7 +534,7 @@ def main_table(records: Sequence[dict]) -> list[str]:
         s_iter = [n['s_iter'] for n in nums if 's_iter' in n]
         lines.append(f"| {labels[name]} | {len(nums)} | {col('seen_mIoU')} | {vs_base} | "
                      f"{col('zs_mIoU')} | {gzsl} | {probe} | "
-                     f"{fmt(_mean(s_iter), '{:.3f}')} |")
+                     f"{fmt(nan_mean(s_iter), '{:.3f}')} |")
     return lines + notes
 
 
@@ -567,11 +556,11 @@ def category_table(records: Sequence[dict]) -> list[str]:
     lines = ['| unseen category | split | chance | ' + ' | '.join(labels[n] for n in rows)
              + ' |', '|' + '---|' * (3 + len(rows))]
     for c, where in splits.items():
-        level = _mean(list(chance.get(c, {}).values()))
+        level = nan_mean(list(chance.get(c, {}).values()))
         cells = []
         for runs in rows.values():
             values = [v['zs_IoU'][c] for v in runs.values() if c in v.get('zs_IoU', {})]
-            below = not np.isnan(_mean(values)) and _mean(values) <= level
+            below = not np.isnan(nan_mean(values)) and nan_mean(values) <= level
             cells.append(mean_std(values) + ('*' if below else ''))
         lines.append(f"| {c} | {', '.join(sorted(where))} | {fmt(level)} | "
                      + ' | '.join(cells) + ' |')
@@ -603,7 +592,7 @@ def other_lines(records: Sequence[dict], table_rows: Sequence[str]) -> list[str]
     chance = {}
     for r in records:
         if 'chance_IoU' in r['numbers']:
-            chance[r['split']] = _mean(list(r['numbers']['chance_IoU'].values()))
+            chance[r['split']] = nan_mean(list(r['numbers']['chance_IoU'].values()))
     lines = []
     if chance:
         lines.append('chance zero-shot mIoU (uniform guess among the unseen, val): '
@@ -653,28 +642,23 @@ def targets(records: Sequence[dict], row: str = 'prolab') -> list[str]:
             out.append(f"| {what} | {text} | {'met' if met else 'MISSED'} |")
 
     def gzsl():
-        h = _mean([_get(n, 'gzsl.hIoU') for n in rows[row].values()])
+        h = nan_mean([_get(n, 'gzsl.hIoU') for n in rows[row].values()])
         return f'{row} GZSL H {h:.1f} ({_runs(len(rows[row]))})', h >= TARGET_GZSL_H
 
     def upper():
         ours, sup = paired(rows, row, 'supervised', 'zs_mIoU')
-        share = 100 * _mean(ours) / max(_mean(sup), 1e-9)
-        return (f'{_mean(ours):.1f} / {_mean(sup):.1f} = {share:.0f} % ({_runs(len(ours))})',
+        a, b = nan_mean(ours), nan_mean(sup)
+        share = 100 * a / max(b, 1e-9)
+        return (f'{a:.1f} / {b:.1f} = {share:.0f} % ({_runs(len(ours))})',
                 share >= TARGET_UPPER_SHARE)
 
-    def margin(other: str):
+    def difference(other: str, path: str, at_least: float):
+        """Judge ``row`` minus ``other`` on ``path`` over their common runs."""
         def judge():
-            ours, theirs = paired(rows, row, other, 'zs_mIoU')
-            d = _mean(ours) - _mean(theirs)
-            return (f'{_mean(ours):.1f} − {_mean(theirs):.1f} = {d:+.1f} ({_runs(len(ours))})',
-                    d >= TARGET_MARGIN)
+            ours, theirs = paired(rows, row, other, path)
+            a, b = nan_mean(ours), nan_mean(theirs)
+            return f'{a:.1f} − {b:.1f} = {a - b:+.1f} ({_runs(len(ours))})', a - b >= at_least
         return judge
-
-    def seen():
-        ours, base = paired(rows, row, 'baseline', 'seen_mIoU')
-        d = _mean(ours) - _mean(base)
-        return (f'{_mean(ours):.1f} − {_mean(base):.1f} = {d:+.1f} ({_runs(len(ours))})',
-                d >= -TARGET_SEEN_SLACK)
 
     def above_chance():
         iou: dict[str, list[float]] = {}
@@ -684,10 +668,10 @@ def targets(records: Sequence[dict], row: str = 'prolab') -> list[str]:
                 iou.setdefault(c, []).append(v)
                 chance.setdefault(c, []).append(n['chance_IoU'][c])
         # a category without val pixels (NaN) cannot be judged: it counts as not above chance
-        margins = {c: _mean(iou[c]) - _mean(chance[c]) for c in iou}
+        margins = {c: nan_mean(iou[c]) - nan_mean(chance[c]) for c in iou}
         below = [c for c, m in margins.items() if not m > 0]
         shown = below or [min(margins, key=margins.get)]
-        text = ('; '.join(f'{c} {fmt(_mean(iou[c]))} vs chance {fmt(_mean(chance[c]))}'
+        text = ('; '.join(f'{c} {fmt(nan_mean(iou[c]))} vs chance {fmt(nan_mean(chance[c]))}'
                           for c in shown))
         head = (f'{len(below)} of {len(margins)} not above: ' if below else
                 f'all {len(margins)} above; closest: ')
@@ -696,9 +680,12 @@ def targets(records: Sequence[dict], row: str = 'prolab') -> list[str]:
     add(f'GZSL harmonic mean ≥ {TARGET_GZSL_H:.0f} (calibration from calib)', (), gzsl)
     add(f'zero-shot ≥ {TARGET_UPPER_SHARE:.0f} % of the supervised upper bound', ('supervised',),
         upper)
-    add(f'zero-shot ≥ text-embedding + {TARGET_MARGIN:.0f}', ('textemb',), margin('textemb'))
-    add(f'zero-shot ≥ random descriptions + {TARGET_MARGIN:.0f}', ('random',), margin('random'))
-    add(f'seen mIoU ≥ baseline − {TARGET_SEEN_SLACK:.0f}', ('baseline',), seen)
+    add(f'zero-shot ≥ text-embedding + {TARGET_MARGIN:.0f}', ('textemb',),
+        difference('textemb', 'zs_mIoU', TARGET_MARGIN))
+    add(f'zero-shot ≥ random descriptions + {TARGET_MARGIN:.0f}', ('random',),
+        difference('random', 'zs_mIoU', TARGET_MARGIN))
+    add(f'seen mIoU ≥ baseline − {TARGET_SEEN_SLACK:.0f}', ('baseline',),
+        difference('baseline', 'seen_mIoU', -TARGET_SEEN_SLACK))
     add('every unseen category above its chance level', (), above_chance)
     return out
 
