@@ -209,9 +209,29 @@ def test_targets_met_missed_and_not_measured(bench):
     assert _table_row(lines, 'every unseen category above its chance level').endswith('| MISSED |')
     table = bench.main_table(_handmade(rows=('prolab',)))
     assert _table_row(table, 'label prolab').startswith('| label prolab | 4 | 53.0 ± 2.6 | missing |')
-    assert 'seen − baseline: missing, the baseline row was not run' in table
+    assert 'seen − baseline: missing, row baseline was not run' in table
     assert 'not measured: needs rows prolab' in bench.targets(_handmade(rows=('baseline',)),
                                                               'prolab')[2]
+
+
+def test_a_row_on_another_backbone_is_judged_against_the_rows_of_its_backbone(bench):
+    # the default-backbone rows with other numbers beside the MobileNetV2 ones: not mixed in
+    mnv2 = [dict(r, key=dict(r['key'], row=r['key']['row'] + '_mnv2'),
+                 label=r['label'] + '_mnv2') for r in _handmade()]
+    other = [dict(r, numbers=dict(r['numbers'], zs_mIoU=0.0, seen_mIoU=0.0))
+             for r in _handmade()]
+    ours, default = bench.targets(mnv2 + other, 'prolab_mnv2'), bench.targets(_handmade(), 'prolab')
+    assert ours[2] == default[2].replace('prolab GZSL', 'prolab_mnv2 GZSL')
+    assert ours[3:] == default[3:]
+    assert _table_row(bench.main_table(mnv2 + other), 'label prolab_mnv2').startswith(
+        '| label prolab_mnv2 | 4 | 53.0 ± 2.6 | -0.5 ± 1.3 |')
+    only = bench.targets(mnv2[1::5], 'prolab_mnv2')  # the prolab_mnv2 records alone
+    assert _table_row(only, 'seen mIoU ≥ baseline − 1').endswith(
+        '| not measured: needs rows baseline_mnv2 | — |')
+    # the rows that read a ProLab checkpoint exist per backbone and read that backbone's row
+    assert bench.ROWS['calib_chosen_mnv2'].needs == ('prolab_mnv2', )
+    assert bench.ROWS['transductive_mnv2_frozen'].needs == ('prolab_mnv2_frozen', )
+    assert 'textemb_mnv2' in bench.ROWS and 'textemb_mnv2_frozen' not in bench.ROWS
 
 
 def test_warning_tally_counts_instead_of_streaming(capsys):
@@ -287,3 +307,18 @@ def test_bench_prolab_end_to_end_and_resumed(property_world_root, tmp_path):
     assert _lines(out) == records
     table = lambda text: text[text.index('| method |'):text.index('targets of issue')]  # noqa
     assert table(again.stdout) == table(proc.stdout)
+
+
+def test_k_on_calib_compares_calib_numbers_on_the_runs_every_k_has(bench):
+    def rec(k, split, seed, calib_h, val_h, row='prolab'):
+        r = _record(row, split, seed, SPLITS[split], gzsl=dict(calib_hIoU=calib_h, hIoU=val_h))
+        r['key'].update(num_properties=k, iters=300, size=64, class_balance=True,
+                        descriptions_sha256='d')
+        return r
+    # K=64 is better on calib where both ran (A 0, B 0); its val H is worse: val is not read;
+    # the run only K=32 has (A 1) is left out
+    records = [rec(32, 'A', 0, 10.0, 30.0), rec(32, 'B', 0, 12.0, 30.0), rec(32, 'A', 1, 50.0, 30.0),
+               rec(64, 'A', 0, 14.0, 1.0), rec(64, 'B', 0, 14.0, 1.0)]
+    assert bench.k_on_calib(records)[2:] == ['| prolab, 300 it, 64 px | 32 | 2 runs | 11.0 |',
+                                             '| prolab, 300 it, 64 px | 64 | 2 runs | 14.0 (best) |']
+    assert bench.k_on_calib(records[:3]) == []  # one K: no table

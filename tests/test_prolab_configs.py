@@ -100,7 +100,7 @@ def test_shipped_configs_exist():
         model = 'deeplabv3plus_mobilenet-v2-d8'
         assert sum(d in n and model in n and n.startswith('prolab_') for n in names) == 1
         assert sum(d in n and model in n and not n.startswith('prolab_') for n in names) == 1
-    assert len(PW) == 9
+    assert len(PW) == 10
 
 
 @pytest.mark.parametrize('path', REAL, ids=lambda p: p.stem)

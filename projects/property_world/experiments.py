@@ -38,6 +38,7 @@ CONFIGS = dict(
     # ImageNet-pretrained MobileNetV2 (offline weights), for 128 px data
     baseline_mnv2=osp.join(PW_CONFIGS, 'baseline_fcn-mnv2-d8_300it_property-world-128x128.py'),
     prolab_mnv2=osp.join(PW_CONFIGS, 'prolab_fcn-mnv2-d8_300it_property-world-128x128.py'),
+    textemb_mnv2=osp.join(PW_CONFIGS, 'textemb_fcn-mnv2-d8_300it_property-world-128x128.py'),
     prolab_mnv2_frozen=osp.join(PW_CONFIGS,
                                 'prolab_fcn-mnv2-d8-frozen_300it_property-world-128x128.py'),
 )

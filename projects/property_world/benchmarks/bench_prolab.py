@@ -33,7 +33,9 @@ the same data, seed and schedule; only the label space differs:
                 columns; needs prolab earlier in --rows.
 ``<row>_mnv2`` / ``<row>_mnv2_frozen``: the row with the from-scratch ResNet-18/2 replaced by
 torchvision's ImageNet MobileNetV2 (``offline://mobilenet_v2``), fine-tuned at 0.1x the heads'
-learning rate or frozen, meant for data drawn at 128 px (``--size 128``). Old v1 data are a
+learning rate or frozen, meant for data drawn at 128 px (``--size 128``); ``calib_chosen_mnv2``
+/ ``transductive_mnv2`` read ``prolab_mnv2``'s model, and a row on a backbone is compared with
+the rows of that backbone (``baseline_mnv2``, ``supervised_mnv2``, ...). Old v1 data are a
 root of their own with their descriptions (``--data-root data/property_world_v1 --descriptions
 projects/property_world/descriptions/property_world_v1.json``). A new row is one entry: of
 :data:`TRAINED` (label, model config, :class:`Recipe`) for a trained row, else of
@@ -52,7 +54,9 @@ and the settings that change its numbers (iterations, image size, K, class balan
 descriptions file and of the data's meta.json); ``--resume`` reuses that file's rows with the
 same key, so a killed run goes on where it stopped. At the end: mean +- sample std over the
 (split, seed) runs of each row, per unseen category, per split; the issue's targets as met /
-missed with their numbers; one summary of the warnings (counted, not streamed).
+missed with their numbers; where ``--out`` holds a row run at several ``-k``, its calib GZSL H
+per K (:func:`k_on_calib`: K chosen on calib); one summary of the warnings (counted, not
+streamed).
 """
 from __future__ import annotations
 
@@ -211,7 +215,8 @@ CHECKS = dict(mpnet=mpnet_model_path)
 #: Pretrained-backbone variants (``<row>_<suffix>``): each config replaced by its counterpart.
 BACKBONES = dict(
     mnv2=('ImageNet MobileNetV2, fine-tuned', dict(baseline='baseline_mnv2',
-                                                   prolab='prolab_mnv2')),
+                                                   prolab='prolab_mnv2',
+                                                   textemb='textemb_mnv2')),
     mnv2_frozen=('ImageNet MobileNetV2, frozen', dict(prolab='prolab_mnv2_frozen')))
 
 
@@ -275,12 +280,13 @@ def speed(run: Run, work_dir: str) -> dict:
                 inference_ratio=t_inf['prolab'] / t_inf['baseline'])
 
 
-def calib_chosen(run: Run, work_dir: str) -> dict:
-    """The ``prolab`` row's model with every inference setting chosen on ``calib``: the unseen
-    categories assigned with the abstention threshold of :func:`ex.abstaining_zero_shot`, and
-    generalised zero-shot with the calibration route of :func:`ex.generalized_zero_shot_routes`
-    on that bank. Seen mIoU and probe are the prolab row's (same model, same seen vectors)."""
-    done = finished_row(run, 'prolab', 'calib_chosen')
+def calib_chosen(source: str, run: Run, work_dir: str) -> dict:
+    """Row ``source``'s ProLab model with every inference setting chosen on ``calib``: the
+    unseen categories assigned with the abstention threshold of :func:`ex.abstaining_zero_shot`,
+    and generalised zero-shot with the calibration route of
+    :func:`ex.generalized_zero_shot_routes` on that bank. Seen mIoU and probe are the source
+    row's (same model, same seen vectors)."""
+    done = finished_row(run, source, f'calib_chosen ({source})')
     config, ckpt, opts = done['config'], done['checkpoint'], done['options']
     zs = ex.abstaining_zero_shot(config, ckpt, opts, run.info, run.args.descriptions,
                                  osp.join(run.work, 'spaces', 'prolab'),
@@ -295,11 +301,11 @@ def calib_chosen(run: Run, work_dir: str) -> dict:
                              for r, m in gzsl['routes'].items()})
 
 
-def transductive(run: Run, work_dir: str) -> dict:
-    """TRANSDUCTIVE (uses the unlabelled pixels of training images): the ``prolab`` row's model
-    after :func:`ex.transductive_self_training`, then the same columns with the calibration
-    routes chosen on ``calib``."""
-    done = finished_row(run, 'prolab', 'transductive')
+def transductive(source: str, run: Run, work_dir: str) -> dict:
+    """TRANSDUCTIVE (uses the unlabelled pixels of training images): row ``source``'s ProLab
+    model after :func:`ex.transductive_self_training`, then the same columns with the
+    calibration routes chosen on ``calib``."""
+    done = finished_row(run, source, f'transductive ({source})')
     config, opts, bank = done['config'], done['options'], run.spaces('prolab')['all']
     ckpt = ex.transductive_self_training(config, done['checkpoint'], opts, bank, run.info,
                                          work_dir, seed=run.seed)
@@ -311,6 +317,15 @@ def transductive(run: Run, work_dir: str) -> dict:
     return out
 
 
+#: Rows that read a ProLab row's checkpoint instead of training: name -> (label,
+#: ``measure(source_row, run, work_dir)``); each also exists per backbone (``<name>_<suffix>``
+#: reading ``prolab_<suffix>``).
+READERS = dict(
+    calib_chosen=('ProLab (K={k}), abstention + GZSL route chosen on calib', calib_chosen),
+    transductive=('TRANSDUCTIVE: ProLab (K={k}) + self-training on unlabelled train pixels',
+                  transductive))
+
+
 def row_table() -> dict[str, Row]:
     """Every row by name: :data:`TRAINED`, their :data:`BACKBONES` variants, ``speed``."""
     rows = {name: Row(label, functools.partial(train_and_test, ex.CONFIGS[config], recipe),
@@ -318,10 +333,8 @@ def row_table() -> dict[str, Row]:
             for name, (label, config, recipe) in TRAINED.items()}
     rows['speed'] = Row('ProLab / baseline step time (interleaved micro-benchmark)', speed,
                         needs=('baseline', 'prolab'))
-    rows['calib_chosen'] = Row('ProLab (K={k}), abstention + GZSL route chosen on calib',
-                               calib_chosen, needs=('prolab', ))
-    rows['transductive'] = Row('TRANSDUCTIVE: ProLab (K={k}) + self-training on unlabelled '
-                               'train pixels', transductive, needs=('prolab', ))
+    for name, (label, measure) in READERS.items():
+        rows[name] = Row(label, functools.partial(measure, 'prolab'), needs=('prolab', ))
     for suffix, (backbone, configs) in BACKBONES.items():
         for name, (label, config, recipe) in TRAINED.items():
             if config in configs:
@@ -329,7 +342,22 @@ def row_table() -> dict[str, Row]:
                     f'{label} [{backbone}]',
                     functools.partial(train_and_test, ex.CONFIGS[configs[config]], recipe),
                     check=rows[name].check)
+        if 'prolab' in configs:
+            for name, (label, measure) in READERS.items():
+                source = f'prolab_{suffix}'
+                rows[f'{name}_{suffix}'] = Row(f'{label} [{backbone}]',
+                                               functools.partial(measure, source),
+                                               needs=(source, ))
     return rows
+
+
+def backbone_variant(row: str, other: str) -> str:
+    """``other``'s row on ``row``'s backbone: ``textemb_mnv2`` for (``prolab_mnv2``,
+    ``textemb``), ``other`` itself for a row on the default backbone."""
+    for suffix in sorted(BACKBONES, key=len, reverse=True):
+        if row.endswith(f'_{suffix}'):
+            return f'{other}_{suffix}'
+    return other
 
 
 ROWS = row_table()
@@ -521,13 +549,14 @@ def main_table(records: Sequence[dict]) -> list[str]:
         if not any(k in n for n in nums for k in ('seen_mIoU', 'zs_mIoU', 'gzsl')):
             continue
         col = lambda path: mean_std([_get(n, path) for n in nums])  # noqa: E731
-        if name == 'baseline':
+        baseline = backbone_variant(name, 'baseline')
+        if name == baseline:
             vs_base = '—'
-        elif 'baseline' not in rows:
+        elif baseline not in rows:
             vs_base = 'missing'
-            notes = ['seen − baseline: missing, the baseline row was not run']
+            notes.append(f'seen − baseline: missing, row {baseline} was not run')
         else:
-            ours, base = paired(rows, name, 'baseline', 'seen_mIoU')
+            ours, base = paired(rows, name, baseline, 'seen_mIoU')
             vs_base = mean_std([o - b for o, b in zip(ours, base)])
         gzsl = ' / '.join(col(f'gzsl.{m}') for m in ('mIoU_seen', 'mIoU_unseen', 'hIoU'))
         probe = ' / '.join(col(f'probe.{t}') for t in ('color', 'texture', 'shape'))
@@ -535,7 +564,7 @@ def main_table(records: Sequence[dict]) -> list[str]:
         lines.append(f"| {labels[name]} | {len(nums)} | {col('seen_mIoU')} | {vs_base} | "
                      f"{col('zs_mIoU')} | {gzsl} | {probe} | "
                      f"{fmt(nan_mean(s_iter), '{:.3f}')} |")
-    return lines + notes
+    return lines + list(dict.fromkeys(notes))
 
 
 def category_table(records: Sequence[dict]) -> list[str]:
@@ -645,8 +674,11 @@ def targets(records: Sequence[dict], row: str = 'prolab') -> list[str]:
         h = nan_mean([_get(n, 'gzsl.hIoU') for n in rows[row].values()])
         return f'{row} GZSL H {h:.1f} ({_runs(len(rows[row]))})', h >= TARGET_GZSL_H
 
+    supervised, textemb, random, baseline = (backbone_variant(row, r) for r in (
+        'supervised', 'textemb', 'random', 'baseline'))
+
     def upper():
-        ours, sup = paired(rows, row, 'supervised', 'zs_mIoU')
+        ours, sup = paired(rows, row, supervised, 'zs_mIoU')
         a, b = nan_mean(ours), nan_mean(sup)
         share = 100 * a / max(b, 1e-9)
         return (f'{a:.1f} / {b:.1f} = {share:.0f} % ({_runs(len(ours))})',
@@ -678,14 +710,14 @@ def targets(records: Sequence[dict], row: str = 'prolab') -> list[str]:
         return head + text, not below
 
     add(f'GZSL harmonic mean ≥ {TARGET_GZSL_H:.0f} (calibration from calib)', (), gzsl)
-    add(f'zero-shot ≥ {TARGET_UPPER_SHARE:.0f} % of the supervised upper bound', ('supervised',),
+    add(f'zero-shot ≥ {TARGET_UPPER_SHARE:.0f} % of the supervised upper bound', (supervised,),
         upper)
-    add(f'zero-shot ≥ text-embedding + {TARGET_MARGIN:.0f}', ('textemb',),
-        difference('textemb', 'zs_mIoU', TARGET_MARGIN))
-    add(f'zero-shot ≥ random descriptions + {TARGET_MARGIN:.0f}', ('random',),
-        difference('random', 'zs_mIoU', TARGET_MARGIN))
-    add(f'seen mIoU ≥ baseline − {TARGET_SEEN_SLACK:.0f}', ('baseline',),
-        difference('baseline', 'seen_mIoU', -TARGET_SEEN_SLACK))
+    add(f'zero-shot ≥ text-embedding + {TARGET_MARGIN:.0f}', (textemb,),
+        difference(textemb, 'zs_mIoU', TARGET_MARGIN))
+    add(f'zero-shot ≥ random descriptions + {TARGET_MARGIN:.0f}', (random,),
+        difference(random, 'zs_mIoU', TARGET_MARGIN))
+    add(f'seen mIoU ≥ baseline − {TARGET_SEEN_SLACK:.0f}', (baseline,),
+        difference(baseline, 'seen_mIoU', -TARGET_SEEN_SLACK))
     add('every unseen category above its chance level', (), above_chance)
     return out
 
@@ -705,6 +737,31 @@ def report(records: Sequence[dict], table_rows: Sequence[str], target_row: str) 
     return lines + targets(records, target_row)
 
 
+def k_on_calib(records: Sequence[dict]) -> list[str]:
+    """Markdown: for each row of ``records`` run at several K (``-k``), its calib GZSL harmonic
+    mean (scalar calibration chosen on calib) per K over the (root, seed) runs every K has, the
+    best marked: K chosen on calib, val unread. Empty if no row has two K."""
+    runs: dict[tuple, dict[int, dict[tuple, float]]] = {}
+    for r in records:
+        h = _get(r['numbers'], 'gzsl.calib_hIoU')
+        if h is not None:
+            k = r['key']
+            row = (k['row'], k['iters'], k['size'], k['class_balance'], k['descriptions_sha256'])
+            runs.setdefault(row, {}).setdefault(k['num_properties'], {})[
+                (k['data_root'], k['seed'])] = h
+    lines = []
+    for (row, iters, size, *_), by_k in runs.items():
+        common = set.intersection(*(set(v) for v in by_k.values()))
+        if len(by_k) < 2 or not common:
+            continue
+        means = {k: float(np.mean([v[run] for run in common])) for k, v in sorted(by_k.items())}
+        best = max(means, key=means.get)
+        lines += [f'| {row}, {iters} it, {size} px | {k} | {_runs(len(common))} | {h:.1f}'
+                  + (' (best)' if k == best else '') + ' |' for k, h in means.items()]
+    head = ['| row | K | runs | calib GZSL H |', '|---|---|---|---|']
+    return head + lines if lines else []
+
+
 # ------------------------------------------------------------------ CLI
 def _help_epilog() -> str:
     width = max(map(len, ROWS))
@@ -716,7 +773,9 @@ def _help_epilog() -> str:
               'without them):',
               '  seen − baseline: baseline; ProLab / baseline step time: row speed',
               '  targets: --target-row, plus supervised (share of the upper bound), textemb and '
-              'random (margins), baseline (seen mIoU)']
+              'random (margins), baseline (seen mIoU)',
+              '  a row on another backbone (<row>_mnv2 ...) is compared with the rows of its '
+              'backbone (baseline_mnv2, supervised_mnv2 ...)']
     return '\n'.join(lines)
 
 
@@ -774,6 +833,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     tally = WarningTally()
     records = run_protocol(args, ROWS, tally)
     print('\n' + '\n'.join(report(records, args.rows, args.target_row)))
+    by_k = k_on_calib(list(read_records(args.out).values()))
+    if by_k:
+        print('\nK on calib (every record of --out with the calib numbers, val unread):\n\n'
+              + '\n'.join(by_k))
     print(f'\n{len(args.data_root)} split(s) x seeds {args.seeds}: {args.iters} iterations, '
           f'batch 8, K={args.num_properties}, torch threads {torch.get_num_threads()}, '
           f'{time.time() - t_start:.0f} s; results in {args.out}')
