@@ -74,10 +74,18 @@ def test_rows_exactly_as_given_and_resume_skips_finished_rows(bench, property_wo
     assert len(key['descriptions_sha256']) == len(key['data_sha256']) == 64
     assert rows.calls[1] == ('two', 0, ['one'])  # a row sees the finished rows of its run
 
-    # --resume runs only the missing row; the others' numbers come from the file
+    # --report-only runs nothing and writes nothing: the tables from the 3 finished rows
     rows.stop_at = None
     rows.calls.clear()
     capsys.readouterr()
+    bench.main(argv + ['--rows', 'one', 'two', '--report-only'])
+    printed = capsys.readouterr().out
+    assert rows.calls == [] and _lines(out) == before
+    assert printed.count(': reused from ') == 3
+    assert f'[4/4] two | {property_world_root.name} | seed 1: not in {out}; skipped' in printed
+    assert '| fake two | 1 |' in printed and '| fake one | 2 |' in printed
+
+    # --resume runs only the missing row; the others' numbers come from the file
     bench.main(argv + ['--rows', 'one', 'two', '--resume'])
     assert rows.calls == [('two', 1, ['one'])]  # its run's resumed row is there too
     printed = capsys.readouterr().out

@@ -3,7 +3,7 @@
     python -m projects.property_world.benchmarks.bench_prolab [--data-root ROOT ...]
         [--spec SPEC ...] [--seeds 0 1 2] [--rows NAME ...] [--descriptions FILE] [--iters 300]
         [--quick] [-k 32] [--no-class-balance] [--work-dir DIR] [--out FILE.jsonl] [--resume]
-        [--target-row prolab]
+        [--target-row prolab] [--report-only]
 
 Protocol: each ``--data-root`` is a generated dataset, i.e. one unseen split (its categories,
 seen / unseen sets and pixel counts come from its ``meta.json``); every row of ``--rows`` runs
@@ -52,7 +52,8 @@ Output: a line when a row starts and when it ends (wall time, headline numbers);
 row appended at once as one JSON line to ``--out``, keyed by row, data root, unseen split, seed
 and the settings that change its numbers (iterations, image size, K, class balance, sha256 of the
 descriptions file and of the data's meta.json); ``--resume`` reuses that file's rows with the
-same key, so a killed run goes on where it stopped. At the end: mean +- sample std over the
+same key, so a killed run goes on where it stopped; ``--report-only`` prints the tables from that
+file's rows and runs nothing. At the end: mean +- sample std over the
 (split, seed) runs of each row, per unseen category, per split; the issue's targets as met /
 missed with their numbers; where ``--out`` holds a row run at several ``-k``, its calib GZSL H
 per K (:func:`k_on_calib`: K chosen on calib); one summary of the warnings (counted, not
@@ -461,7 +462,7 @@ def run_protocol(args: argparse.Namespace, table: Mapping[str, Row],
                  tally: WarningTally) -> list[dict]:
     """Every row of ``args.rows`` for every (root, seed), fresh or (``--resume``) reused from
     ``args.out``; each fresh row appended there as soon as it ends. Returns the records."""
-    earlier = read_records(args.out) if args.resume else {}
+    earlier = read_records(args.out) if args.resume or args.report_only else {}
     names = split_names(args.data_root)
     total = len(args.data_root) * len(args.seeds) * len(args.rows)
     records, i = [], 0
@@ -477,6 +478,9 @@ def run_protocol(args: argparse.Namespace, table: Mapping[str, Row],
                 key = row_key(name, info, seed, args)
                 tag = f'[{i}/{total}] {name} | {names[root]} | seed {seed}'
                 record = earlier.get(key_id(key))
+                if record is None and args.report_only:
+                    print(f'{tag}: not in {args.out}; skipped (--report-only)', flush=True)
+                    continue
                 if record is None:
                     print(f'{tag}: started {time.strftime("%H:%M:%S")}', flush=True)
                     t0 = time.time()
@@ -799,6 +803,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    'default: WORK_DIR/bench_prolab.jsonl')
     p.add_argument('--resume', action='store_true',
                    help='reuse the rows of --out with the same key instead of running them')
+    p.add_argument('--report-only', action='store_true',
+                   help='run nothing: the tables from the rows of --out with the same key '
+                   '(rows not there are listed as skipped)')
     p.add_argument('--iters', type=int, default=300)
     p.add_argument('--num-properties', '-k', type=int, default=32)
     p.add_argument('--no-class-balance', action='store_true',
