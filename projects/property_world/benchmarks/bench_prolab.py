@@ -831,6 +831,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for root, spec in zip(args.data_root, specs):  # before any data are written
         ex.check_descriptions(args.descriptions, root, spec)
     for root, spec in zip(args.data_root, specs):
+        if read_meta(root) is None and args.report_only:
+            raise BenchError(f'--report-only: {root} holds no generated data (no meta.json), so '
+                             'no row of --out can be matched to it; give the --data-root the '
+                             'rows were run on')
         if read_meta(root) is None:
             print(f'generating {root} ({args.size} px) from {spec or "the default spec"} ...',
                   flush=True)
