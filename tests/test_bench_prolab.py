@@ -322,16 +322,45 @@ def test_bench_prolab_end_to_end_and_resumed(property_world_root, tmp_path):
     assert table(again.stdout) == table(proc.stdout)
 
 
-def test_k_on_calib_compares_calib_numbers_on_the_runs_every_k_has(bench):
-    def rec(k, split, seed, calib_h, val_h, row='prolab'):
+def test_settings_on_calib_compare_calib_numbers_on_the_runs_every_setting_has(bench):
+    def rec(k, split, seed, calib_h, val_h, row='prolab', ce=None):
         r = _record(row, split, seed, SPLITS[split], gzsl=dict(calib_hIoU=calib_h, hIoU=val_h))
         r['key'].update(num_properties=k, iters=300, size=64, class_balance=True,
                         descriptions_sha256='d')
+        if ce:
+            r['key']['category_ce'] = ce
         return r
     # K=64 is better on calib where both ran (A 0, B 0); its val H is worse: val is not read;
     # the run only K=32 has (A 1) is left out
     records = [rec(32, 'A', 0, 10.0, 30.0), rec(32, 'B', 0, 12.0, 30.0), rec(32, 'A', 1, 50.0, 30.0),
                rec(64, 'A', 0, 14.0, 1.0), rec(64, 'B', 0, 14.0, 1.0)]
-    assert bench.k_on_calib(records)[2:] == ['| prolab, 300 it, 64 px | 32 | 2 runs | 11.0 |',
-                                             '| prolab, 300 it, 64 px | 64 | 2 runs | 14.0 (best) |']
-    assert bench.k_on_calib(records[:3]) == []  # one K: no table
+    assert bench.settings_on_calib(records)[2:] == [
+        '| prolab, 300 it, 64 px | K=32 | 2 runs | 11.0 |',
+        '| prolab, 300 it, 64 px | K=64 | 2 runs | 14.0 (best) |']
+    assert bench.settings_on_calib(records[:3]) == []  # one setting: no table
+    # the category-CE weight is a setting of its own
+    records += [rec(32, 'A', 0, 16.0, 0.0, ce=0.5), rec(32, 'B', 0, 13.0, 0.0, ce=0.5)]
+    assert bench.settings_on_calib(records)[-1] == \
+        '| prolab, 300 it, 64 px | K=32, category CE 0.5 | 2 runs | 14.5 (best) |'
+
+
+def test_category_ce_changes_the_property_rows_only(bench, property_world_root):
+    """--category-ce enters the keys of the rows that train or read a PropertyHead (their
+    earlier records stay valid without it) and adds the loss beside the cosine loss with the
+    same class weights."""
+    from projects.property_world import experiments as ex
+    info = ex.data_info(str(property_world_root))
+    args = bench.parse_args(['--data-root', str(property_world_root), '--category-ce', '0.5'])
+    keys = {n: bench.row_key(n, info, 0, args, bench.ROWS[n].property_loss)
+            for n in ('baseline', 'baseline_mnv2', 'prolab', 'prolab_mnv2', 'calib_chosen_mnv2',
+                      'supervised', 'textemb_mnv2')}
+    assert {n for n, k in keys.items() if k.get('category_ce') == 0.5} == set(keys) - {
+        'baseline', 'baseline_mnv2'}
+    plain = bench.parse_args(['--data-root', str(property_world_root)])
+    assert 'category_ce' not in bench.row_key('prolab', info, 0, plain, True)
+    opts = ex.category_ce_options(ex.space_options('space.npz', info), 0.5)
+    cw = ex.class_weights(info)
+    assert opts['model.auxiliary_head.loss_decode'] == [
+        dict(type='CosineSimilarityLoss', loss_weight=0.4, class_weight=cw),
+        dict(type='CategoryCrossEntropyLoss', loss_weight=0.2, class_weight=cw)]
+    assert not any(k.endswith('class_weight') for k in opts)

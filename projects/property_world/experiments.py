@@ -222,6 +222,20 @@ def _class_weight_options(weights: list[float]) -> dict:
             for h in ('decode_head', 'auxiliary_head')}
 
 
+def category_ce_options(options: dict, weight: float) -> dict:
+    """``options`` with a :class:`~prolab_seg.models.prolab.CategoryCrossEntropyLoss` beside
+    each head's ``CosineSimilarityLoss`` of a ProLab config: ``weight`` times the head's cosine
+    weight (1.0 main, 0.4 auxiliary, as the configs), with the same class weights."""
+    out = dict(options)
+    for head, loss_weight in (('decode_head', 1.0), ('auxiliary_head', 0.4)):
+        cw = out.pop(f'model.{head}.loss_decode.class_weight', None)
+        out[f'model.{head}.loss_decode'] = [
+            dict(type='CosineSimilarityLoss', loss_weight=loss_weight, class_weight=cw),
+            dict(type='CategoryCrossEntropyLoss', loss_weight=weight * loss_weight,
+                 class_weight=cw)]
+    return out
+
+
 def baseline_options(info: DataInfo, balance: bool = True) -> dict:
     """Category-CE heads sized to the data's seen classes (and class-balanced)."""
     n = len(info.seen)

@@ -2,7 +2,8 @@
 
     python -m projects.property_world.benchmarks.bench_prolab [--data-root ROOT ...]
         [--spec SPEC ...] [--seeds 0 1 2] [--rows NAME ...] [--descriptions FILE] [--iters 300]
-        [--quick] [-k 32] [--no-class-balance] [--work-dir DIR] [--out FILE.jsonl] [--resume]
+        [--quick] [-k 32] [--no-class-balance] [--category-ce W] [--work-dir DIR]
+        [--out FILE.jsonl] [--resume]
         [--target-row prolab] [--report-only]
 
 Protocol: each ``--data-root`` is a generated dataset, i.e. one unseen split (its categories,
@@ -50,13 +51,15 @@ seen pixels, accuracy on unseen pixels); train s/iter.
 
 Output: a line when a row starts and when it ends (wall time, headline numbers); each finished
 row appended at once as one JSON line to ``--out``, keyed by row, data root, unseen split, seed
-and the settings that change its numbers (iterations, image size, K, class balance, sha256 of the
-descriptions file and of the data's meta.json); ``--resume`` reuses that file's rows with the
+and the settings that change its numbers (iterations, image size, K, class balance, the
+``--category-ce`` weight of the rows it changes, sha256 of the descriptions file and of the
+data's meta.json); ``--resume`` reuses that file's rows with the
 same key, so a killed run goes on where it stopped; ``--report-only`` prints the tables from that
 file's rows and runs nothing. At the end: mean +- sample std over the
 (split, seed) runs of each row, per unseen category, per split; the issue's targets as met /
-missed with their numbers; where ``--out`` holds a row run at several ``-k``, its calib GZSL H
-per K (:func:`k_on_calib`: K chosen on calib); one summary of the warnings (counted, not
+missed with their numbers; where ``--out`` holds a row run with several settings (``-k``,
+``--category-ce``), its calib GZSL H per setting (:func:`settings_on_calib`: the setting chosen
+on calib); one summary of the warnings (counted, not
 streamed).
 """
 from __future__ import annotations
@@ -133,17 +136,21 @@ class Row:
     measure: Callable[[Run, str], dict]
     needs: tuple[str, ...] = ()  # rows of the same run it reads (earlier in --rows)
     check: Callable[[], object] | None = None  # raises before any work if it cannot run
+    property_loss: bool = False  # trains a PropertyHead or reads one: --category-ce applies
 
 
 def train_and_test(config: str, recipe_of: Callable[[Run], Recipe], run: Run,
-                   work_dir: str) -> dict:
-    """Train ``config`` as ``recipe_of(run)`` says, then every column it has."""
+                   work_dir: str, property_loss: bool = False) -> dict:
+    """Train ``config`` as ``recipe_of(run)`` says, then every column it has. A
+    ``property_loss`` config (PropertyHead) takes ``--category-ce``."""
     info, args = run.info, run.args
     recipe = recipe_of(run)
     opts = dict(ex.schedule_options(info.root, args.iters, run.seed), **recipe.train)
     if args.no_class_balance:  # ablation: every pixel weighs the same
         opts.update({f'model.{h}.loss_decode.class_weight': None
                      for h in ('decode_head', 'auxiliary_head')})
+    if property_loss and args.category_ce:
+        opts = ex.category_ce_options(opts, args.category_ce)
     t0 = time.time()
     ckpt = ex.train(config, opts, work_dir)
     out = dict(s_iter=(time.time() - t0) / args.iters, checkpoint=ckpt, config=config,
@@ -329,26 +336,30 @@ READERS = dict(
 
 def row_table() -> dict[str, Row]:
     """Every row by name: :data:`TRAINED`, their :data:`BACKBONES` variants, ``speed``."""
-    rows = {name: Row(label, functools.partial(train_and_test, ex.CONFIGS[config], recipe),
-                      check=CHECKS.get(name))
+    def trained(label: str, config: str, recipe: Callable, check, property_loss: bool) -> Row:
+        return Row(label, functools.partial(train_and_test, ex.CONFIGS[config], recipe,
+                                            property_loss=property_loss),
+                   check=check, property_loss=property_loss)
+
+    rows = {name: trained(label, config, recipe, CHECKS.get(name), config != 'baseline')
             for name, (label, config, recipe) in TRAINED.items()}
     rows['speed'] = Row('ProLab / baseline step time (interleaved micro-benchmark)', speed,
-                        needs=('baseline', 'prolab'))
+                        needs=('baseline', 'prolab'), property_loss=True)
     for name, (label, measure) in READERS.items():
-        rows[name] = Row(label, functools.partial(measure, 'prolab'), needs=('prolab', ))
+        rows[name] = Row(label, functools.partial(measure, 'prolab'), needs=('prolab', ),
+                         property_loss=True)
     for suffix, (backbone, configs) in BACKBONES.items():
         for name, (label, config, recipe) in TRAINED.items():
             if config in configs:
-                rows[f'{name}_{suffix}'] = Row(
-                    f'{label} [{backbone}]',
-                    functools.partial(train_and_test, ex.CONFIGS[configs[config]], recipe),
-                    check=rows[name].check)
+                rows[f'{name}_{suffix}'] = trained(f'{label} [{backbone}]', configs[config],
+                                                   recipe, rows[name].check,
+                                                   rows[name].property_loss)
         if 'prolab' in configs:
             for name, (label, measure) in READERS.items():
                 source = f'prolab_{suffix}'
                 rows[f'{name}_{suffix}'] = Row(f'{label} [{backbone}]',
                                                functools.partial(measure, source),
-                                               needs=(source, ))
+                                               needs=(source, ), property_loss=True)
     return rows
 
 
@@ -381,13 +392,19 @@ def check_rows(names: Sequence[str], table: Mapping[str, Row]) -> None:
 
 
 # ------------------------------------------------------------------ results file
-def row_key(name: str, info: ex.DataInfo, seed: int, args: argparse.Namespace) -> dict:
-    """What identifies a row's numbers: the row, its data and the settings that change them."""
-    return dict(row=name, data_root=osp.abspath(info.root), unseen=list(info.unseen),
-                seed=seed, iters=args.iters, size=read_meta(info.root)['size'],
-                num_properties=args.num_properties, class_balance=not args.no_class_balance,
-                descriptions_sha256=sha256_file(args.descriptions),
-                data_sha256=sha256_file(osp.join(info.root, 'meta.json')))
+def row_key(name: str, info: ex.DataInfo, seed: int, args: argparse.Namespace,
+            property_loss: bool = False) -> dict:
+    """What identifies a row's numbers: the row, its data and the settings that change them
+    (``category_ce`` only where set and the row has a ``property_loss``, so the records of
+    earlier runs keep their keys)."""
+    key = dict(row=name, data_root=osp.abspath(info.root), unseen=list(info.unseen),
+               seed=seed, iters=args.iters, size=read_meta(info.root)['size'],
+               num_properties=args.num_properties, class_balance=not args.no_class_balance,
+               descriptions_sha256=sha256_file(args.descriptions),
+               data_sha256=sha256_file(osp.join(info.root, 'meta.json')))
+    if property_loss and args.category_ce:
+        key['category_ce'] = args.category_ce
+    return key
 
 
 def key_id(key: Mapping) -> str:
@@ -475,7 +492,7 @@ def run_protocol(args: argparse.Namespace, table: Mapping[str, Row],
             run = Run(info, seed, work, args, chance)
             for name in args.rows:
                 i += 1
-                key = row_key(name, info, seed, args)
+                key = row_key(name, info, seed, args, table[name].property_loss)
                 tag = f'[{i}/{total}] {name} | {names[root]} | seed {seed}'
                 record = earlier.get(key_id(key))
                 if record is None and args.report_only:
@@ -741,28 +758,36 @@ def report(records: Sequence[dict], table_rows: Sequence[str], target_row: str) 
     return lines + targets(records, target_row)
 
 
-def k_on_calib(records: Sequence[dict]) -> list[str]:
-    """Markdown: for each row of ``records`` run at several K (``-k``), its calib GZSL harmonic
-    mean (scalar calibration chosen on calib) per K over the (root, seed) runs every K has, the
-    best marked: K chosen on calib, val unread. Empty if no row has two K."""
-    runs: dict[tuple, dict[int, dict[tuple, float]]] = {}
+def setting_name(key: Mapping) -> str:
+    """The settings of a record chosen on calib, in words: ``K=32``, ``K=32, category CE 1``."""
+    ce = key.get('category_ce')
+    return f"K={key['num_properties']}" + (f', category CE {ce:g}' if ce else '')
+
+
+def settings_on_calib(records: Sequence[dict]) -> list[str]:
+    """Markdown: for each row of ``records`` run with several settings (``-k``,
+    ``--category-ce``), its calib GZSL harmonic mean (scalar calibration chosen on calib) per
+    setting over the (root, seed) runs every setting has, the best marked: the setting chosen
+    on calib, val unread. Empty if no row has two settings."""
+    runs: dict[tuple, dict[str, dict[tuple, float]]] = {}
     for r in records:
         h = _get(r['numbers'], 'gzsl.calib_hIoU')
         if h is not None:
             k = r['key']
             row = (k['row'], k['iters'], k['size'], k['class_balance'], k['descriptions_sha256'])
-            runs.setdefault(row, {}).setdefault(k['num_properties'], {})[
+            runs.setdefault(row, {}).setdefault(setting_name(k), {})[
                 (k['data_root'], k['seed'])] = h
     lines = []
-    for (row, iters, size, *_), by_k in runs.items():
-        common = set.intersection(*(set(v) for v in by_k.values()))
-        if len(by_k) < 2 or not common:
+    for (row, iters, size, *_), by_setting in runs.items():
+        common = set.intersection(*(set(v) for v in by_setting.values()))
+        if len(by_setting) < 2 or not common:
             continue
-        means = {k: float(np.mean([v[run] for run in common])) for k, v in sorted(by_k.items())}
+        means = {name: float(np.mean([v[run] for run in common]))
+                 for name, v in by_setting.items()}
         best = max(means, key=means.get)
-        lines += [f'| {row}, {iters} it, {size} px | {k} | {_runs(len(common))} | {h:.1f}'
-                  + (' (best)' if k == best else '') + ' |' for k, h in means.items()]
-    head = ['| row | K | runs | calib GZSL H |', '|---|---|---|---|']
+        lines += [f'| {row}, {iters} it, {size} px | {name} | {_runs(len(common))} | {h:.1f}'
+                  + (' (best)' if name == best else '') + ' |' for name, h in means.items()]
+    head = ['| row | setting | runs | calib GZSL H |', '|---|---|---|---|']
     return head + lines if lines else []
 
 
@@ -810,6 +835,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument('--num-properties', '-k', type=int, default=32)
     p.add_argument('--no-class-balance', action='store_true',
                    help='ablation: no class-balanced loss weights')
+    p.add_argument('--category-ce', type=float, default=0.0, metavar='W',
+                   help='the PropertyHead rows train with a CategoryCrossEntropyLoss (softmax CE '
+                   "over the seen categories' cosine scores, T=0.05) of W times each head's "
+                   'cosine loss weight beside it (0: the cosine loss alone, ProLab)')
     p.add_argument('--quick', action='store_true', help='20 iterations (smoke test)')
     p.add_argument('--target-row', default='prolab', choices=list(ROWS), metavar='ROW',
                    help='the row the targets judge')
@@ -844,10 +873,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     tally = WarningTally()
     records = run_protocol(args, ROWS, tally)
     print('\n' + '\n'.join(report(records, args.rows, args.target_row)))
-    by_k = k_on_calib(list(read_records(args.out).values()))
-    if by_k:
-        print('\nK on calib (every record of --out with the calib numbers, val unread):\n\n'
-              + '\n'.join(by_k))
+    chosen = settings_on_calib(list(read_records(args.out).values()))
+    if chosen:
+        print('\nSettings on calib (every record of --out with the calib numbers, val unread):'
+              '\n\n' + '\n'.join(chosen))
     print(f'\n{len(args.data_root)} split(s) x seeds {args.seeds}: {args.iters} iterations, '
           f'batch 8, K={args.num_properties}, torch threads {torch.get_num_threads()}, '
           f'{time.time() - t_start:.0f} s; results in {args.out}')

@@ -1,16 +1,17 @@
 """ProLab: property-supervised segmentation for any mmseg decode head.
 
-Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` (a
-``PropertyLoss``), ``PropertySpaceCheckHook`` (hook), GZSL score calibrators
-(``ApolloniusCalibration``, ``CategoryBiasCalibration``). See :mod:`prolab_seg.models.prolab.head`
+Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` and
+``CategoryCrossEntropyLoss`` (``PropertyLoss``es), ``PropertySpaceCheckHook`` (hook), GZSL score
+calibrators (``ApolloniusCalibration``, ``CategoryBiasCalibration``). See :mod:`prolab_seg.models.prolab.head`
 for the design; label spaces are in :mod:`prolab_seg.properties.label_space`.
 """
 from .calibration import (ApolloniusCalibration, CategoryBiasCalibration,  # noqa: F401
                           ScoreCalibrator)
 from .head import CentroidConv2d, PropertyHead, set_inference_categories  # noqa: F401
 from .hooks import PropertySpaceCheckHook  # noqa: F401
-from .loss import CosineSimilarityLoss, LabelTargets, PropertyLoss  # noqa: F401
+from .loss import (CategoryCrossEntropyLoss, CosineSimilarityLoss, LabelTargets,  # noqa: F401
+                   PropertyLoss)
 
 __all__ = ['PropertyHead', 'CentroidConv2d', 'set_inference_categories', 'PropertySpaceCheckHook',
-           'CosineSimilarityLoss', 'LabelTargets', 'PropertyLoss',
+           'CosineSimilarityLoss', 'CategoryCrossEntropyLoss', 'LabelTargets', 'PropertyLoss',
            'ScoreCalibrator', 'ApolloniusCalibration', 'CategoryBiasCalibration']

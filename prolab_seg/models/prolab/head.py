@@ -285,9 +285,11 @@ class PropertyHead(BaseModule):
                     f'PropertyHead: loss_decode {type(loss_fn).__name__} is not a property loss '
                     '(it would get K property activations against C-class labels); use '
                     'CosineSimilarityLoss or a subclass of prolab_seg.models.prolab.PropertyLoss')
-        if loss_chunk_rows is not None and any(fn.needs_dense_activations for fn in self.losses):
-            raise ValueError('loss_chunk_rows: a loss needs the dense activations (e.g. '
-                             'bce_weight > 0); leave loss_chunk_rows unset')
+        if loss_chunk_rows is not None and any(fn.needs_dense_activations
+                                               or fn.needs_every_category for fn in self.losses):
+            raise ValueError('loss_chunk_rows: a loss needs the dense activations or the cosine '
+                             'to every category (e.g. bce_weight > 0, CategoryCrossEntropyLoss); '
+                             'leave loss_chunk_rows unset')
         if train_space.centroids is not None:
             self.head.conv_seg = CentroidConv2d(
                 self.head.conv_seg.in_channels, torch.from_numpy(train_space.centroids),

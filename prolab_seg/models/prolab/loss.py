@@ -1,4 +1,5 @@
-"""The property-loss interface of ``PropertyHead`` and ProLab's ``CosineSimilarityLoss``."""
+"""The property-loss interface of ``PropertyHead``, ProLab's ``CosineSimilarityLoss`` and the
+discriminative ``CategoryCrossEntropyLoss``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,16 +49,39 @@ class LabelTargets:
     label_cos: Optional[Tensor] = None
 
 
+def check_class_weight(class_weight: Optional[Sequence[float]]) -> Optional[list[float]]:
+    """``class_weight`` as floats (None stays None); ValueError unless non-empty, >= 0."""
+    if class_weight is not None and (len(class_weight) == 0
+                                     or min(float(w) for w in class_weight) < 0):
+        raise ValueError(f'class_weight must be a non-empty list of non-negative floats, '
+                         f'got {class_weight!r}')
+    return None if class_weight is None else [float(w) for w in class_weight]
+
+
+def pixel_class_weight(class_weight: Sequence[float], label: Tensor, num_classes: int,
+                       loss: str) -> Tensor:
+    """Each pixel's category weight (N x H x W) from C ``class_weight`` values; ``label``
+    holds indices into the C categories (ignored pixels: anything, masked by the caller)."""
+    if len(class_weight) != num_classes:
+        raise ValueError(f'{loss}: {len(class_weight)} class_weight values for {num_classes} '
+                         'categories')
+    return torch.tensor(class_weight, dtype=torch.float32,
+                        device=label.device)[label.clamp(0, num_classes - 1)]
+
+
 class PropertyLoss(nn.Module):
     """Interface of the losses a ``PropertyHead`` accepts in ``loss_decode``.
 
     ``forward(pred, targets)``: ``pred`` N x K x H x W activations, ``targets`` a
     :class:`LabelTargets` -> scalar loss. ``loss_name`` (``loss_*``) is the key in the loss
     dict; ``needs_dense_activations`` asks for ``pred`` at label resolution when the head
-    computes its cosines at feature resolution.
+    computes its cosines at feature resolution; ``needs_every_category`` says the loss reads
+    the cosine to every category (``dots`` or ``cos``), which the head's chunked path
+    (``loss_chunk_rows``) does not give.
     """
 
     needs_dense_activations: bool = False
+    needs_every_category: bool = False
 
     @property
     def loss_name(self) -> str:
@@ -96,11 +120,7 @@ class CosineSimilarityLoss(PropertyLoss):
                  eps: float = 1e-8, loss_name: str = 'loss_cos',
                  class_weight: Optional[Sequence[float]] = None):
         super().__init__()
-        if class_weight is not None and (len(class_weight) == 0
-                                         or min(float(w) for w in class_weight) < 0):
-            raise ValueError(f'class_weight must be a non-empty list of non-negative floats, '
-                             f'got {class_weight!r}')
-        self.class_weight = None if class_weight is None else [float(w) for w in class_weight]
+        self.class_weight = check_class_weight(class_weight)
         self.loss_weight = float(loss_weight)
         self.bce_weight = float(bce_weight)
         self.eps = float(eps)
@@ -134,10 +154,8 @@ class CosineSimilarityLoss(PropertyLoss):
         (or the head's ``dots`` / ``cos``), then gathered at the label."""
         label, vectors = targets.label.long(), targets.vectors.to(pred.dtype)
         if self.class_weight is not None:
-            if len(self.class_weight) != len(vectors):
-                raise ValueError(f'CosineSimilarityLoss: {len(self.class_weight)} class_weight '
-                                 f'values for {len(vectors)} categories')
-            cw = pred.new_tensor(self.class_weight)[label.clamp(0, len(vectors) - 1)]
+            cw = pixel_class_weight(self.class_weight, label, len(vectors),
+                                    'CosineSimilarityLoss').to(pred.dtype)
             weight = cw if weight is None else weight * cw
         valid = label != targets.ignore_index
         if valid_mask is not None:
@@ -168,3 +186,66 @@ class CosineSimilarityLoss(PropertyLoss):
                 bce = F.binary_cross_entropy(p, target, reduction='none')
             loss = loss + self.bce_weight * (bce.mean(dim=1) * w).sum() / denom
         return self.loss_weight * loss
+
+
+@MODELS.register_module()
+class CategoryCrossEntropyLoss(PropertyLoss):
+    """``loss_weight * mean_valid(w_y * CE(cos(pred, v_c) / temperature, y))``: softmax
+    cross-entropy over the training categories' cosine scores (the scores inference takes the
+    argmax of), so a pixel is pushed away from the categories whose property vectors are close
+    to its own, which the cosine regression alone does not do. Used beside
+    :class:`CosineSimilarityLoss` in a ``loss_decode`` list.
+
+    Args:
+        loss_weight: multiplier.
+        temperature: T dividing the cosines (in [-1, 1]) before the softmax.
+        class_weight: optional C per-category pixel weights (as ``CosineSimilarityLoss``).
+        eps: norm clamp of the cosines.
+        loss_name: key in the loss dict.
+
+    ``forward(pred, targets)``: ``pred`` N x K x H x W activations at label resolution,
+    ``targets`` a :class:`LabelTargets` with ``dots`` or ``cos`` (N x C x H x W; computed from
+    ``pred`` when neither is given); mean over labelled pixels (0 when there are none).
+    """
+
+    needs_every_category = True
+
+    def __init__(self, loss_weight: float = 1.0, temperature: float = 0.05,
+                 class_weight: Optional[Sequence[float]] = None, eps: float = 1e-8,
+                 loss_name: str = 'loss_category_ce'):
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'CategoryCrossEntropyLoss: temperature must be > 0, '
+                             f'got {temperature}')
+        self.class_weight = check_class_weight(class_weight)
+        self.loss_weight = float(loss_weight)
+        self.temperature = float(temperature)
+        self.eps = float(eps)
+        self._loss_name = loss_name
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+    def forward(self, pred: Tensor, targets: LabelTargets) -> Tensor:
+        label, vectors = targets.label.long(), targets.vectors.to(pred.dtype)
+        if targets.cos is not None:
+            cos = targets.cos
+        elif targets.label_cos is not None:
+            raise ValueError('CategoryCrossEntropyLoss needs the cosine to every category, which '
+                             "PropertyHead's loss_chunk_rows path does not compute; leave "
+                             'loss_chunk_rows unset')
+        else:
+            dots = F.conv2d(pred, vectors[:, :, None, None]) if targets.dots is None \
+                else targets.dots
+            norm = pred.pow(2).sum(dim=1, keepdim=True).sqrt() * vectors.norm(dim=1).view(
+                1, -1, 1, 1)
+            cos = dots / norm.clamp_min(self.eps)
+        valid = label != targets.ignore_index
+        idx = torch.where(valid, label, torch.zeros_like(label))
+        ce = F.cross_entropy(cos / self.temperature, idx, reduction='none')
+        w = valid.to(pred.dtype)
+        if self.class_weight is not None:
+            w = w * pixel_class_weight(self.class_weight, label, len(vectors),
+                                       'CategoryCrossEntropyLoss').to(pred.dtype)
+        return self.loss_weight * (ce * w).sum() / valid.sum().clamp_min(1).to(pred.dtype)
