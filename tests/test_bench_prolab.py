@@ -335,13 +335,18 @@ def test_settings_on_calib_compare_calib_numbers_on_the_runs_every_setting_has(b
     records = [rec(32, 'A', 0, 10.0, 30.0), rec(32, 'B', 0, 12.0, 30.0), rec(32, 'A', 1, 50.0, 30.0),
                rec(64, 'A', 0, 14.0, 1.0), rec(64, 'B', 0, 14.0, 1.0)]
     assert bench.settings_on_calib(records)[2:] == [
-        '| prolab, 300 it, 64 px | K=32 | 2 runs | 11.0 |',
-        '| prolab, 300 it, 64 px | K=64 | 2 runs | 14.0 (best) |']
+        '| prolab, 64 px | K=32, 300 it | 2 runs | 11.0 |',
+        '| prolab, 64 px | K=64, 300 it | 2 runs | 14.0 (best) |']
     assert bench.settings_on_calib(records[:3]) == []  # one setting: no table
-    # the category-CE weight is a setting of its own
+    # the category-CE weight and the schedule are settings of their own
     records += [rec(32, 'A', 0, 16.0, 0.0, ce=0.5), rec(32, 'B', 0, 13.0, 0.0, ce=0.5)]
     assert bench.settings_on_calib(records)[-1] == \
-        '| prolab, 300 it, 64 px | K=32, category CE 0.5 | 2 runs | 14.5 (best) |'
+        '| prolab, 64 px | K=32, 300 it, category CE 0.5 | 2 runs | 14.5 (best) |'
+    longer = [rec(32, s, 0, 20.0, 0.0) for s in 'AB']
+    for r in longer:
+        r['key']['iters'] = 600
+    assert bench.settings_on_calib(records + longer)[-1] == \
+        '| prolab, 64 px | K=32, 600 it | 2 runs | 20.0 (best) |'
 
 
 def test_category_ce_changes_the_property_rows_only(bench, property_world_root):
@@ -364,3 +369,28 @@ def test_category_ce_changes_the_property_rows_only(bench, property_world_root):
         dict(type='CosineSimilarityLoss', loss_weight=0.4, class_weight=cw),
         dict(type='CategoryCrossEntropyLoss', loss_weight=0.2, class_weight=cw)]
     assert not any(k.endswith('class_weight') for k in opts)
+
+
+def test_category_ce_options_build_a_model_with_both_losses(property_world_root, tmp_path):
+    """The --cfg-options of --category-ce give the ProLab config's two heads both losses (the
+    list replaces the config's single loss)."""
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmengine.structures import PixelData
+    from mmseg.registry import MODELS
+    from mmseg.structures import SegDataSample
+
+    from projects.property_world import experiments as ex
+    info = ex.data_info(str(property_world_root))
+    spaces = ex.attribute_space(str(tmp_path / 'spaces'), info)
+    opts = ex.category_ce_options(dict(ex.schedule_options(info.root, 2),
+                                       **ex.space_options(spaces['seen'], info)), 1.0)
+    init_default_scope('mmseg')
+    model = MODELS.build(ex.apis.load_config(ex.CONFIGS['prolab'], opts).model)
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(data=torch.randint(0, len(info.seen), (1, 64, 64)))
+    sample.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
+    losses = model.loss(torch.rand(1, 3, 64, 64), [sample])
+    assert {'decode.loss_cos', 'decode.loss_category_ce', 'aux.loss_cos',
+            'aux.loss_category_ce'} <= set(losses)
+    assert all(torch.isfinite(v).all() for k, v in losses.items() if 'loss' in k)

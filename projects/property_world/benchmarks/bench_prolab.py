@@ -58,9 +58,8 @@ same key, so a killed run goes on where it stopped; ``--report-only`` prints the
 file's rows and runs nothing. At the end: mean +- sample std over the
 (split, seed) runs of each row, per unseen category, per split; the issue's targets as met /
 missed with their numbers; where ``--out`` holds a row run with several settings (``-k``,
-``--category-ce``), its calib GZSL H per setting (:func:`settings_on_calib`: the setting chosen
-on calib); one summary of the warnings (counted, not
-streamed).
+``--iters``, ``--category-ce``), its calib GZSL H per setting (:func:`settings_on_calib`: the
+setting chosen on calib); one summary of the warnings (counted, not streamed).
 """
 from __future__ import annotations
 
@@ -759,13 +758,15 @@ def report(records: Sequence[dict], table_rows: Sequence[str], target_row: str) 
 
 
 def setting_name(key: Mapping) -> str:
-    """The settings of a record chosen on calib, in words: ``K=32``, ``K=32, category CE 1``."""
+    """The settings of a record chosen on calib, in words: ``K=32, 300 it``, ``K=32, 300 it,
+    category CE 1``."""
     ce = key.get('category_ce')
-    return f"K={key['num_properties']}" + (f', category CE {ce:g}' if ce else '')
+    name = f"K={key['num_properties']}, {key['iters']} it"
+    return name + (f', category CE {ce:g}' if ce else '')
 
 
 def settings_on_calib(records: Sequence[dict]) -> list[str]:
-    """Markdown: for each row of ``records`` run with several settings (``-k``,
+    """Markdown: for each row of ``records`` run with several settings (``-k``, ``--iters``,
     ``--category-ce``), its calib GZSL harmonic mean (scalar calibration chosen on calib) per
     setting over the (root, seed) runs every setting has, the best marked: the setting chosen
     on calib, val unread. Empty if no row has two settings."""
@@ -774,18 +775,18 @@ def settings_on_calib(records: Sequence[dict]) -> list[str]:
         h = _get(r['numbers'], 'gzsl.calib_hIoU')
         if h is not None:
             k = r['key']
-            row = (k['row'], k['iters'], k['size'], k['class_balance'], k['descriptions_sha256'])
+            row = (k['row'], k['size'], k['class_balance'], k['descriptions_sha256'])
             runs.setdefault(row, {}).setdefault(setting_name(k), {})[
                 (k['data_root'], k['seed'])] = h
     lines = []
-    for (row, iters, size, *_), by_setting in runs.items():
+    for (row, size, *_), by_setting in runs.items():
         common = set.intersection(*(set(v) for v in by_setting.values()))
         if len(by_setting) < 2 or not common:
             continue
         means = {name: float(np.mean([v[run] for run in common]))
                  for name, v in by_setting.items()}
         best = max(means, key=means.get)
-        lines += [f'| {row}, {iters} it, {size} px | {name} | {_runs(len(common))} | {h:.1f}'
+        lines += [f'| {row}, {size} px | {name} | {_runs(len(common))} | {h:.1f}'
                   + (' (best)' if name == best else '') + ' |' for name, h in means.items()]
     head = ['| row | setting | runs | calib GZSL H |', '|---|---|---|---|']
     return head + lines if lines else []

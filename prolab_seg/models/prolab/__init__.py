@@ -2,8 +2,9 @@
 
 Registered modules: ``PropertyHead`` (wrapper head), ``CosineSimilarityLoss`` and
 ``CategoryCrossEntropyLoss`` (``PropertyLoss``es), ``PropertySpaceCheckHook`` (hook), GZSL score
-calibrators (``ApolloniusCalibration``, ``CategoryBiasCalibration``). See :mod:`prolab_seg.models.prolab.head`
-for the design; label spaces are in :mod:`prolab_seg.properties.label_space`.
+calibrators (``ApolloniusCalibration``, ``CategoryBiasCalibration``). See
+:mod:`prolab_seg.models.prolab.head` for the design; label spaces are in
+:mod:`prolab_seg.properties.label_space`.
 """
 from .calibration import (ApolloniusCalibration, CategoryBiasCalibration,  # noqa: F401
                           ScoreCalibrator)
