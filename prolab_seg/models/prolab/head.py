@@ -91,7 +91,7 @@ from prolab_seg.properties.label_space import CENTROID_ATOL, LabelSpace
 from prolab_seg.registry import LABEL_SPACES
 
 from .chunked import label_resolution_cosine
-from .loss import LabelTargets, PropertyLoss
+from .loss import LabelTargets, PropertyLoss, category_cosines
 
 
 class CentroidConv2d(nn.Conv2d):
@@ -380,9 +380,7 @@ class PropertyHead(BaseModule):
     @staticmethod
     def scores_from_activations(act: Tensor, vectors: Tensor, eps: float = 1e-8) -> Tensor:
         """cos(act, v_c) for every category: N x K x h x w, C x K -> N x C x h x w."""
-        v = F.normalize(vectors.to(act.dtype), dim=1, eps=eps)
-        dots = F.conv2d(act, v[:, :, None, None])
-        return dots / act.pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)
+        return category_cosines(act, vectors, eps=eps)
 
     def category_scores(self, logits: Tensor, vectors: Optional[Tensor] = None) -> Tensor:
         vectors = self.test_vectors if vectors is None else vectors

@@ -25,6 +25,19 @@ def label_cosine(pred: Tensor, idx: Tensor, vectors: Tensor, dots: Optional[Tens
     return dot / (pred_norm * vectors.norm(dim=1)[idx]).clamp_min(eps)
 
 
+def category_cosines(pred: Tensor, vectors: Tensor, dots: Optional[Tensor] = None,
+                     eps: float = 1e-8) -> Tensor:
+    """``cos(pred, v_c)`` for every category: ``pred`` N x K x H x W, ``vectors`` C x K ->
+    N x C x H x W. ``dots``: the N x C x H x W ``<pred, v_c>`` if already computed (else one
+    K -> C 1x1 conv with the normalised vectors)."""
+    vectors = vectors.to(pred.dtype)
+    if dots is None:
+        dots = F.conv2d(pred, F.normalize(vectors, dim=1, eps=eps)[:, :, None, None])
+    else:
+        dots = dots / vectors.norm(dim=1).clamp_min(eps).view(1, -1, 1, 1)
+    return dots / pred.pow(2).sum(dim=1, keepdim=True).sqrt().clamp_min(eps)
+
+
 @dataclass
 class LabelTargets:
     """What a ``PropertyHead`` gives its losses beside the activations ``pred`` (N x K x H x W).
@@ -228,7 +241,7 @@ class CategoryCrossEntropyLoss(PropertyLoss):
         return self._loss_name
 
     def forward(self, pred: Tensor, targets: LabelTargets) -> Tensor:
-        label, vectors = targets.label.long(), targets.vectors.to(pred.dtype)
+        label, vectors = targets.label.long(), targets.vectors
         if targets.cos is not None:
             cos = targets.cos
         elif targets.label_cos is not None:
@@ -236,11 +249,7 @@ class CategoryCrossEntropyLoss(PropertyLoss):
                              "PropertyHead's loss_chunk_rows path does not compute; leave "
                              'loss_chunk_rows unset')
         else:
-            dots = F.conv2d(pred, vectors[:, :, None, None]) if targets.dots is None \
-                else targets.dots
-            norm = pred.pow(2).sum(dim=1, keepdim=True).sqrt() * vectors.norm(dim=1).view(
-                1, -1, 1, 1)
-            cos = dots / norm.clamp_min(self.eps)
+            cos = category_cosines(pred, vectors, targets.dots, self.eps)
         valid = label != targets.ignore_index
         idx = torch.where(valid, label, torch.zeros_like(label))
         ce = F.cross_entropy(cos / self.temperature, idx, reduction='none')
