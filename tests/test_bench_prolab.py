@@ -244,6 +244,8 @@ def test_a_row_on_another_backbone_is_judged_against_the_rows_of_its_backbone(be
     # the rows that read a ProLab checkpoint exist per backbone and read that backbone's row
     assert bench.ROWS['calib_chosen_mnv2'].needs == ('prolab_mnv2', )
     assert bench.ROWS['transductive_mnv2_frozen'].needs == ('prolab_mnv2_frozen', )
+    assert bench.ROWS['featgen_mnv2'].needs == ('prolab_mnv2', )
+    assert bench.ROWS['featgen'].needs == ('prolab', ) and bench.ROWS['featgen'].property_loss
     assert 'textemb_mnv2' in bench.ROWS and 'textemb_mnv2_frozen' not in bench.ROWS
 
 
@@ -320,6 +322,32 @@ def test_bench_prolab_end_to_end_and_resumed(property_world_root, tmp_path):
     assert _lines(out) == records
     table = lambda text: text[text.index('| method |'):text.index('targets of issue')]  # noqa
     assert table(again.stdout) == table(proc.stdout)
+
+
+@pytest.mark.slow
+def test_featgen_row_end_to_end(property_world_root, tmp_path):
+    """The feature-generation row on a real (2-iteration) ProLab model: every candidate judged
+    on calib, the chosen one's checkpoint evaluated with the same columns."""
+    from projects.property_world import experiments as ex
+    out = tmp_path / 'rows.jsonl'
+    cmd = [sys.executable, '-m', 'projects.property_world.benchmarks.bench_prolab', '--data-root',
+           str(property_world_root), '--iters', '2', '-k', '8', '--work-dir',
+           str(tmp_path / 'w'), '--out', str(out), '--rows', 'prolab', 'featgen']
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=1200,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    n = _lines(out)[1]['numbers']
+    what = lambda c: (c['generator'], c['loss'], c['share'])  # noqa: E731
+    assert [what(c) for c in n['generation_calib']] == [(None, None, None)] + [
+        (g, lo, sh) for g in ex.GENERATORS for lo in ex.REFIT_LOSSES for sh in ex.GENERATED_SHARES]
+    chosen = [c for c in n['generation_calib']
+              if what(c) == (n['generator'], n['refit_loss'], n['generated_share'])]
+    assert len(chosen) == 1 and chosen[0]['checkpoint'] == n['checkpoint']
+    best = max(max(c['calib_cv_hIoU'].values()) for c in n['generation_calib'])
+    assert max(chosen[0]['calib_cv_hIoU'].values()) == best
+    assert all(Path(c['checkpoint']).is_file() for c in n['generation_calib'])
+    assert set(n['zs_IoU']) == set(ex.data_info(str(property_world_root)).unseen)
+    assert {'hIoU', 'route', 'calib_cv_hIoU'} <= set(n['gzsl']) and 'seen_mIoU' in n
 
 
 def test_settings_on_calib_compare_calib_numbers_on_the_runs_every_setting_has(bench):

@@ -398,25 +398,38 @@ class SplitScores:
     to_image: Callable
 
 
-def split_scores(config: str, checkpoint: str, options: dict, bank: str,
-                 split: str = 'calib') -> SplitScores:
-    """:class:`SplitScores` of ``split`` for a trained ProLab model tested with ``bank`` over
-    every category (any calibration in ``options`` is left out: the scores are raw)."""
-    import torch
-    from mmengine.dataset import pseudo_collate
+def bank_model(config: str, checkpoint: str, options: dict, bank: str, split: str):
+    """``(model, dataset)``: a trained ProLab model tested with ``bank`` over every category (no
+    calibration from ``options``' training is added) and ``split``'s test dataset, labels as
+    ``bank``'s class ids."""
     from mmseg.apis import init_model
     from mmseg.registry import DATASETS
     cfg = apis.load_config(config, dict(options, **zero_shot_options(bank, None),
                                         **split_options(split)))
     model = init_model(cfg, checkpoint, device='cpu')
     model.eval()
+    return model, DATASETS.build(cfg.test_dataloader.dataset)
+
+
+def preprocessed_batches(model, dataset, batch_size: int = 8):
+    """``dataset`` in order, ``batch_size`` items at a time, through the model's data
+    preprocessor (dicts of ``inputs`` and ``data_samples``)."""
+    from mmengine.dataset import pseudo_collate
+    for start in range(0, len(dataset), batch_size):
+        yield model.data_preprocessor(pseudo_collate(
+            [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]), False)
+
+
+def split_scores(config: str, checkpoint: str, options: dict, bank: str,
+                 split: str = 'calib') -> SplitScores:
+    """:class:`SplitScores` of ``split`` for a trained ProLab model tested with ``bank`` over
+    every category (any calibration in ``options`` is left out: the scores are raw)."""
+    import torch
+    model, dataset = bank_model(config, checkpoint, options, bank, split)
     head = model.decode_head
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
     batches = []
     with torch.no_grad():
-        for start in range(0, len(dataset), 8):
-            data = model.data_preprocessor(pseudo_collate(
-                [dataset[i] for i in range(start, min(start + 8, len(dataset)))]), False)
+        for data in preprocessed_batches(model, dataset):
             maps = head.category_scores(head.forward(model.extract_feat(data['inputs'])))
             batches.append((maps, data['data_samples']))
 
@@ -705,6 +718,101 @@ def transductive_self_training(config: str, checkpoint: str, options: dict, bank
                     **upper_bound_options(st_info, bank), load_from=checkpoint)
         checkpoint = train(config, opts, osp.join(work_dir, f'round_{r}'))
     return checkpoint
+
+
+# ------------------------------------------------------------------ feature generation (ZS3Net)
+#: Features generated per unseen category, as a multiple of the real features kept per seen
+#: category, tried on calib by :func:`feature_generation`.
+GENERATED_SHARES = (0.5, 1.0, 2.0)
+#: Losses of the classifier re-fit tried on calib by :func:`feature_generation`.
+REFIT_LOSSES = ('CosineSimilarityLoss', 'CategoryCrossEntropyLoss')
+#: Feature generators tried on calib by :func:`feature_generation`: ZS3Net's moment-matching
+#: network and the compositional (linear) one.
+GENERATORS = ('gmmn', 'linear')
+
+
+def cell_features(model, dataset, min_fraction: float = 0.75):
+    """``([N, D] features, [N] class ids)``: the cells of the model's feature map (before its
+    ``conv_seg``) that one category covers (:func:`~prolab_seg.models.prolab.feature_generation.
+    feature_labels`), over every image of ``dataset`` (labels as the model's inference bank)."""
+    import torch
+
+    from prolab_seg.models.prolab.feature_generation import feature_labels
+    head = model.decode_head
+    xs, ys = [], []
+    with torch.no_grad():
+        for data in preprocessed_batches(model, dataset):
+            feats = head.pixel_features(model.extract_feat(data['inputs']))
+            label = torch.stack([s.gt_sem_seg.data[0] for s in data['data_samples']])
+            cells = feature_labels(label, feats.shape[2:], head.num_classes, min_fraction,
+                                   head.ignore_index)
+            keep = cells != head.ignore_index
+            xs.append(feats.permute(0, 2, 3, 1)[keep])
+            ys.append(cells[keep])
+    return torch.cat(xs), torch.cat(ys)
+
+
+def feature_generation(config: str, checkpoint: str, options: dict, bank: str, work_dir: str,
+                       shares: Sequence[float] = GENERATED_SHARES,
+                       losses: Sequence[str] = REFIT_LOSSES,
+                       generators: Sequence[str] = GENERATORS, per_class: int = 256,
+                       seed: int = 0) -> dict:
+    """ZS3Net's route on a trained ProLab model: a feature generator fitted on the ``train``
+    split's seen cells (:func:`cell_features`; the unseen categories enter only by their
+    vectors in ``bank``), then ``conv_seg`` re-fitted on ``per_class`` real cells per seen
+    category plus ``share * per_class`` generated ones per unseen category, against every
+    category's vector of ``bank``, with a registered property loss of ``losses``
+    (:mod:`prolab_seg.models.prolab.feature_generation`). The model as it is and each
+    (loss, share) are judged by the best cross-fitted calib GZSL H of the calibration routes
+    (:func:`judge_routes`); the best wins (ties: the earlier, so the model as it is unless a
+    re-fit beats it).
+
+    Returns:
+        ``checkpoint`` of the chosen candidate (loads with ``options``, as ``checkpoint``),
+        its ``loss`` and ``share`` (None: the model as it is) and ``calib``: per candidate its
+        routes' cross-fitted calib H.
+    """
+    import copy
+
+    import torch
+    from mmseg.registry import MODELS
+
+    from prolab_seg.models.prolab import feature_generation as fg
+    model, dataset = bank_model(config, checkpoint, options, bank, 'train')
+    head = model.decode_head
+    feats, labels = cell_features(model, dataset)
+    vectors = head.test_vectors.float()
+    trained = set(head.train_class_names)
+    unseen = torch.from_numpy(np.flatnonzero([c not in trained for c in head.test_class_names]))
+    fitted = dict(gmmn=lambda: fg.fit_feature_generator(feats, labels, vectors, seed=seed),
+                  linear=lambda: fg.LinearFeatureGenerator().fit(feats, labels, vectors))
+    made = {name: fitted[name]() for name in generators}
+    real = torch.from_numpy(fg.balanced_subset(labels.numpy(), per_class, seed))
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    os.makedirs(work_dir, exist_ok=True)
+    calib, best = [], None
+    for generator, loss, share in [(None, None, None)] + [
+            (g, lo, sh) for g in generators for lo in losses for sh in shares]:
+        ckpt = checkpoint
+        if share is not None:
+            fake, rows = made[generator].sample(vectors[unseen], max(1, round(share * per_class)),
+                                                seed)
+            conv = copy.deepcopy(head.head.conv_seg)
+            fg.refit_classifier(conv, head.activate, torch.cat([feats[real], fake]),
+                                torch.cat([labels[real], unseen[rows]]), vectors,
+                                MODELS.build(dict(type=loss)), seed=seed)
+            weights = dict(state['state_dict'], **{
+                f'decode_head.head.conv_seg.{k}': v for k, v in conv.state_dict().items()})
+            ckpt = osp.join(work_dir, f'{generator}_{loss}_{share}.pth')
+            torch.save(dict(meta=state.get('meta', {}), state_dict=weights), ckpt)
+        judged = judge_routes(split_scores(config, ckpt, options, bank, 'calib'))
+        calib.append(dict(generator=generator, loss=loss, share=share, checkpoint=ckpt,
+                          calib_cv_hIoU={r: v['calib_cv_hIoU'] for r, v in judged.items()}))
+        if best is None or max(calib[-1]['calib_cv_hIoU'].values()) > max(
+                best['calib_cv_hIoU'].values()):
+            best = calib[-1]
+    return dict(checkpoint=best['checkpoint'], generator=best['generator'], loss=best['loss'],
+                share=best['share'], calib=calib)
 
 
 def zero_shot_metrics(config: str, checkpoint: str, options: dict, zs_options: dict, bank: str,

@@ -29,15 +29,20 @@ the same data, seed and schedule; only the label space differs:
 * calib_chosen -- not trained: the prolab row's model with every inference setting chosen on
                 calib (abstaining assignment threshold, then the GZSL calibration route among
                 scalar / Apollonius / per-category biases); needs prolab earlier in --rows.
+* featgen    -- not trained end to end: the prolab row's model with its last 1x1 conv re-fitted
+                on real seen features plus features generated for the unseen categories from
+                their property vectors (ZS3Net; the amount, or none, chosen on calib), then the
+                columns with the GZSL route chosen on calib; needs prolab earlier in --rows.
 * transductive -- TRANSDUCTIVE, reported apart: the prolab row's model fine-tuned on
                 pseudo-labels of the unlabelled train_all pixels (3 rounds), then the same
                 columns; needs prolab earlier in --rows.
 ``<row>_mnv2`` / ``<row>_mnv2_frozen``: the row with the from-scratch ResNet-18/2 replaced by
 torchvision's ImageNet MobileNetV2 (``offline://mobilenet_v2``), fine-tuned at 0.1x the heads'
-learning rate or frozen, meant for data drawn at 128 px (``--size 128``); ``calib_chosen_mnv2``
-/ ``transductive_mnv2`` read ``prolab_mnv2``'s model, and a row on a backbone is compared with
-the rows of that backbone (``baseline_mnv2``, ``supervised_mnv2``, ...). Old v1 data are a
-root of their own with their descriptions (``--data-root data/property_world_v1 --descriptions
+learning rate or frozen, meant for data drawn at 128 px (``--size 128``);
+``calib_chosen_mnv2``, ``featgen_mnv2`` and ``transductive_mnv2`` read ``prolab_mnv2``'s model,
+and a row on a backbone is compared with the rows of that backbone (``baseline_mnv2``,
+``supervised_mnv2``, ...). Old v1 data are a root of their own with their descriptions
+(``--data-root data/property_world_v1 --descriptions
 projects/property_world/descriptions/property_world_v1.json``). A new row is one entry: of
 :data:`TRAINED` (label, model config, :class:`Recipe`) for a trained row, else of
 :func:`row_table` (a :class:`Row`: label, ``measure(run, work_dir) -> numbers``, and the rows of
@@ -308,6 +313,19 @@ def calib_chosen(source: str, run: Run, work_dir: str) -> dict:
                              for r, m in gzsl['routes'].items()})
 
 
+def changed_model_columns(run: Run, config: str, checkpoint: str, options: dict, bank: str,
+                          work_dir: str) -> dict:
+    """The columns of a ProLab model changed after training (``checkpoint`` loads with the
+    training ``options``): seen mIoU, zero-shot, and GZSL over ``bank`` with the calibration
+    route chosen on ``calib``."""
+    out = dict(checkpoint=checkpoint, chance_IoU=run.chance, seen_mIoU=ex.evaluate(
+        config, checkpoint, options, osp.join(work_dir, 'seen'))['mIoU'])
+    out.update(ex.zero_shot_metrics(config, checkpoint, options, ex.zero_shot_options(bank),
+                                    bank, run.info, work_dir, routes=ex.GZSL_ROUTES))
+    out['gzsl'].pop('routes', None)
+    return out
+
+
 def transductive(source: str, run: Run, work_dir: str) -> dict:
     """TRANSDUCTIVE (uses the unlabelled pixels of training images): row ``source``'s ProLab
     model after :func:`ex.transductive_self_training`, then the same columns with the
@@ -316,12 +334,21 @@ def transductive(source: str, run: Run, work_dir: str) -> dict:
     config, opts, bank = done['config'], done['options'], run.spaces('prolab')['all']
     ckpt = ex.transductive_self_training(config, done['checkpoint'], opts, bank, run.info,
                                          work_dir, seed=run.seed)
-    out = dict(checkpoint=ckpt, chance_IoU=run.chance, seen_mIoU=ex.evaluate(
-        config, ckpt, opts, osp.join(work_dir, 'seen'))['mIoU'])
-    out.update(ex.zero_shot_metrics(config, ckpt, opts, ex.zero_shot_options(bank), bank,
-                                    run.info, work_dir, routes=ex.GZSL_ROUTES))
-    out['gzsl'].pop('routes', None)
-    return out
+    return changed_model_columns(run, config, ckpt, opts, bank, work_dir)
+
+
+def feature_generation(source: str, run: Run, work_dir: str) -> dict:
+    """Row ``source``'s ProLab model with its classifier re-fitted on features generated for the
+    unseen categories from their property vectors (ZS3Net; :func:`ex.feature_generation`, the
+    amount chosen on ``calib``, the model unchanged if none wins there), then the same columns
+    with the calibration routes chosen on ``calib``."""
+    done = finished_row(run, source, f'featgen ({source})')
+    config, opts, bank = done['config'], done['options'], run.spaces('prolab')['all']
+    fg = ex.feature_generation(config, done['checkpoint'], opts, bank,
+                               osp.join(work_dir, 'generation'), seed=run.seed)
+    out = changed_model_columns(run, config, fg['checkpoint'], opts, bank, work_dir)
+    return dict(out, generator=fg['generator'], refit_loss=fg['loss'],
+                generated_share=fg['share'], generation_calib=fg['calib'])
 
 
 #: Rows that read a ProLab row's checkpoint instead of training: name -> (label,
@@ -330,7 +357,9 @@ def transductive(source: str, run: Run, work_dir: str) -> dict:
 READERS = dict(
     calib_chosen=('ProLab (K={k}), abstention + GZSL route chosen on calib', calib_chosen),
     transductive=('TRANSDUCTIVE: ProLab (K={k}) + self-training on unlabelled train pixels',
-                  transductive))
+                  transductive),
+    featgen=('ProLab (K={k}) + classifier re-fitted with generated unseen features (ZS3Net)',
+             feature_generation))
 
 
 def row_table() -> dict[str, Row]:

@@ -372,6 +372,14 @@ class PropertyHead(BaseModule):
         centroids."""
         return self.head(inputs)
 
+    def pixel_features(self, inputs) -> Tensor:
+        """The wrapped head's features before its classifier ``conv_seg`` (N x ch x h x w),
+        e.g. to re-fit the classifier (:mod:`.feature_generation`)."""
+        if not hasattr(self.head, '_forward_feature'):
+            raise TypeError(f'PropertyHead: {type(self.head).__name__} has no _forward_feature, '
+                            'so its features before conv_seg cannot be read')
+        return self.head._forward_feature(inputs)
+
     def activate(self, logits: Tensor) -> Tensor:
         if self.activation == 'sigmoid':
             return torch.sigmoid(logits / self.temperature)
