@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS
+from prolab_seg.image_maps import labels_out_of_range
 
 from .loss import CosineSimilarityLoss, LabelTargets, PropertyLoss
 
@@ -46,9 +47,9 @@ def feature_labels(label: Tensor, size: Sequence[int], num_classes: int,
     if not 0 < min_fraction <= 1:
         raise ValueError(f'min_fraction must be in (0, 1], got {min_fraction}')
     label = label.long()
-    outside = (label != ignore_index) & ((label < 0) | (label >= num_classes))
-    if outside.any():
-        raise ValueError(f'label values {label[outside].unique()[:10].tolist()} are outside '
+    outside = labels_out_of_range(label, num_classes, ignore_index)
+    if outside:
+        raise ValueError(f'label values {outside[:10]} are outside '
                          f'[0, {num_classes}) and not ignore_index={ignore_index}')
     idx = torch.where(label == ignore_index, torch.full_like(label, num_classes), label)
     share = F.adaptive_avg_pool2d(
@@ -56,6 +57,12 @@ def feature_labels(label: Tensor, size: Sequence[int], num_classes: int,
     top, cat = share.max(1)
     keep = (top >= min_fraction - 1e-6) & (cat < num_classes)
     return torch.where(keep, cat, torch.full_like(cat, ignore_index))
+
+
+def _check_features(features: Tensor, labels: Tensor) -> None:
+    """``ValueError`` unless there are features and one label per feature."""
+    if len(features) != len(labels) or not len(features):
+        raise ValueError(f'{len(features)} features for {len(labels)} labels')
 
 
 def gaussian_mmd(x: Tensor, y: Tensor, bandwidths: Sequence[float]) -> Tensor:
@@ -117,15 +124,14 @@ def fit_feature_generator(features: Tensor, labels: Tensor, vectors: Tensor,
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     features, labels, vectors = features.float(), labels.long(), vectors.float()
-    if len(features) != len(labels) or not len(features):
-        raise ValueError(f'{len(features)} features for {len(labels)} labels')
+    _check_features(features, labels)
     probe = features[torch.randperm(len(features), generator=gen)[:1000]]
     median = torch.cdist(probe, probe).median().clamp_min(1e-6).item()
     bandwidths = [s * median for s in bandwidth_scales]
     model = PropertyFeatureGenerator(vectors.shape[1], features.shape[1], noise_dim, hidden)
     optim = torch.optim.Adam(model.parameters(), lr=lr)
-    members = [torch.nonzero(labels == c).flatten() for c in labels.unique().tolist()]
     classes = labels.unique()
+    members = [torch.nonzero(labels == c).flatten() for c in classes]
     for _ in range(steps):
         real = torch.stack([m[torch.randint(len(m), (per_class,), generator=gen)]
                             for m in members])  # [classes, per_class]
@@ -155,8 +161,7 @@ class LinearFeatureGenerator:
         [K, D], ``intercept_`` [D] and ``residuals_`` [N, D]."""
         from sklearn.linear_model import RidgeCV
         features, labels = features.float(), labels.long()
-        if len(features) != len(labels) or not len(features):
-            raise ValueError(f'{len(features)} features for {len(labels)} labels')
+        _check_features(features, labels)
         classes = labels.unique()
         means = torch.stack([features[labels == c].mean(0) for c in classes])
         ridge = RidgeCV(alphas=np.asarray(self.alphas, np.float64)).fit(
